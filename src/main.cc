@@ -1,0 +1,2 @@
+// Placeholder main: the command line lands with the engine.
+int main() { return 125; }

@@ -1,0 +1,146 @@
+// The kernel's vsyscall call semantics (arch/x86/entry/vsyscall/vsyscall_64.c) as a pure
+// function over registers, memory and a time source.
+#include "vsyscall/call.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace vsyscall {
+namespace {
+
+struct PtrArg {
+  uint64_t addr;
+  uint64_t size;
+};
+
+template <typename T>
+bool write_value(Memory& mem, uint64_t addr, const T& value) {
+  uint8_t bytes[sizeof(T)];
+  std::memcpy(bytes, &value, sizeof(T));
+  return mem.write(addr, bytes);
+}
+
+// The two pointer arguments (NULL allowed) each entry writes through.
+void pointer_args(Entry e, const Gpr& regs, PtrArg out[2], int& count) {
+  switch (e) {
+    case Entry::kGettimeofday:
+      out[0] = {regs.rdi, 16};  // struct __kernel_old_timeval
+      out[1] = {regs.rsi, 8};   // struct timezone
+      count = 2;
+      return;
+    case Entry::kTime:
+      out[0] = {regs.rdi, 8};  // __kernel_old_time_t
+      count = 1;
+      return;
+    case Entry::kGetcpu:
+      out[0] = {regs.rdi, 4};  // unsigned cpu; the third argument is ignored
+      out[1] = {regs.rsi, 4};  // unsigned node
+      count = 2;
+      return;
+  }
+  count = 0;
+}
+
+// The syscall body: writes results, returns the syscall's return value (-EFAULT on a
+// failed copy to user memory).
+int64_t run_syscall(Entry e, const Gpr& regs, Memory& mem, TimeSource& time) {
+  switch (e) {
+    case Entry::kGettimeofday: {
+      if (regs.rdi != 0) {
+        const timespec ts = time.realtime();
+        const int64_t tv[2] = {ts.tv_sec, ts.tv_nsec / 1000};
+        if (!write_value(mem, regs.rdi, tv)) return -EFAULT;
+      }
+      if (regs.rsi != 0) {
+        const struct timezone tz = time.timezone();
+        const int32_t v[2] = {tz.tz_minuteswest, tz.tz_dsttime};
+        if (!write_value(mem, regs.rsi, v)) return -EFAULT;
+      }
+      return 0;
+    }
+    case Entry::kTime: {
+      const int64_t t = time.realtime().tv_sec;
+      if (regs.rdi != 0 && !write_value(mem, regs.rdi, t)) return -EFAULT;
+      return t;
+    }
+    case Entry::kGetcpu: {
+      if (regs.rdi != 0 && !write_value(mem, regs.rdi, static_cast<uint32_t>(time.cpu())))
+        return -EFAULT;
+      if (regs.rsi != 0 && !write_value(mem, regs.rsi, static_cast<uint32_t>(time.node())))
+        return -EFAULT;
+      return 0;
+    }
+  }
+  return -ENOSYS;
+}
+
+}  // namespace
+
+CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
+                         CallFlavor flavor) {
+  CallOutcome out;
+  const uint64_t entry_addr = entry_address(entry);
+  uint64_t caller = 0;
+  uint8_t ret_bytes[8];
+
+  if (flavor == CallFlavor::kEmulated) {
+    // emulate_vsyscall(): the return address is fetched before anything else.
+    if (!mem.read(regs.rsp, ret_bytes)) {
+      out.kind = CallOutcome::Kind::kSigsegvKernel;
+      return out;
+    }
+    std::memcpy(&caller, ret_bytes, 8);
+    // write_ok_or_segv(): a pointer the kernel's access_ok() rejects is a SEGV_MAPERR at
+    // that pointer, with the registers untouched.
+    PtrArg ptrs[2];
+    int n = 0;
+    pointer_args(entry, regs, ptrs, n);
+    for (int i = 0; i < n; ++i) {
+      if (ptrs[i].addr != 0 && !user_range_ok(ptrs[i].addr, ptrs[i].size)) {
+        out.kind = CallOutcome::Kind::kSigsegvMaperr;
+        out.fault_addr = ptrs[i].addr;
+        return out;
+      }
+    }
+    const int64_t ret = run_syscall(entry, regs, mem, time);
+    if (ret == -EFAULT) {
+      // A fault during the copy: the kernel's `goto sigsegv`, no ret emulated.
+      out.kind = CallOutcome::Kind::kSigsegvKernel;
+      return out;
+    }
+    out.result = ret;
+    regs.rax = static_cast<uint64_t>(ret);
+    regs.rip = caller;
+    regs.rsp += 8;
+    return out;
+  }
+
+  // Native: `mov $nr,%rax; syscall; ret`. The syscall itself checks its pointers and
+  // returns -EFAULT; it clobbers rcx and r11 like every `syscall` instruction.
+  PtrArg ptrs[2];
+  int n = 0;
+  pointer_args(entry, regs, ptrs, n);
+  int64_t ret = 0;
+  bool bad = false;
+  for (int i = 0; i < n; ++i) {
+    if (ptrs[i].addr != 0 && !user_range_ok(ptrs[i].addr, ptrs[i].size)) bad = true;
+  }
+  ret = bad ? -EFAULT : run_syscall(entry, regs, mem, time);
+  out.result = ret;
+  regs.rax = static_cast<uint64_t>(ret);
+  regs.rcx = entry_addr + kSyscallEndOffset;
+  regs.r11 = regs.eflags;
+  if (!mem.read(regs.rsp, ret_bytes)) {
+    // The `ret` at entry+9 faults reading the stack.
+    regs.rip = entry_addr + kSyscallEndOffset;
+    out.kind = CallOutcome::Kind::kSigsegvMaperr;
+    out.fault_addr = regs.rsp;
+    return out;
+  }
+  std::memcpy(&caller, ret_bytes, 8);
+  regs.rip = caller;
+  regs.rsp += 8;
+  return out;
+}
+
+}  // namespace vsyscall

@@ -1,0 +1,52 @@
+// Carries out a call to one of the three vsyscall entries the way the kernel's
+// emulate_vsyscall() does (flavor kEmulated), or the way the page's own code
+// `mov $nr,%rax; syscall; ret` does on a vsyscall=native kernel (flavor kNative).
+#pragma once
+
+#include <sys/time.h>
+
+#include <cstdint>
+#include <ctime>
+
+#include "vsyscall/cpu_state.h"
+#include "vsyscall/memory.h"
+#include "vsyscall/page.h"
+
+namespace vsyscall {
+
+// Where an emulated call gets its values. The engine implements it (the kernel clocks, or
+// the injected vvar clock so that emulated calls agree with the injected vDSO).
+class TimeSource {
+ public:
+  virtual ~TimeSource() = default;
+  virtual timespec realtime() = 0;
+  // The kernel's sys_tz, what gettimeofday() writes to a non-NULL timezone pointer.
+  virtual struct timezone timezone() = 0;
+  // The CPU and NUMA node the calling thread runs on.
+  virtual unsigned cpu() = 0;
+  virtual unsigned node() = 0;
+};
+
+enum class CallFlavor { kEmulated, kNative };
+
+struct CallOutcome {
+  enum class Kind {
+    kReturned,       // rax set, ret done: resume the program
+    kSigsegvMaperr,  // deliver SIGSEGV SEGV_MAPERR with si_addr = fault_addr
+    kSigsegvKernel,  // deliver SIGSEGV SI_KERNEL (si_addr 0)
+  };
+  Kind kind = Kind::kReturned;
+  uint64_t fault_addr = 0;
+  // The value the call returned in rax (also set on kReturned in `regs`).
+  int64_t result = 0;
+};
+
+// Runs the call that `regs` (rip at an entry, rsp at the return address) makes.
+// On kReturned, `regs` holds the state after the `ret`: rax = result, rip = return address,
+// rsp += 8; kNative also clobbers rcx (= entry + 9) and r11 (= rflags) like `syscall` does.
+// On a signal, `regs` holds the state the signal is delivered with: untouched for
+// kEmulated (rip at the entry), rip at the `ret` for a kNative call whose stack is bad.
+CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
+                         CallFlavor flavor);
+
+}  // namespace vsyscall
