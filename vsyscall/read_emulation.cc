@@ -83,6 +83,10 @@ std::optional<std::string> page_write(const EmulationStep& s) {
   if (insn.id == X86_INS_MASKMOVDQU || insn.id == X86_INS_VMASKMOVDQU) {
     if (touches_page(s.before().gpr.rdi, 16)) return "maskmovdqu stores to the vsyscall page";
   }
+  if (insn.id == X86_INS_PUSH || insn.id == X86_INS_CALL) {
+    // The implicit store goes below rsp; a stack inside the page is a store into the page.
+    if (touches_page(s.before().gpr.rsp - 8, 8)) return "the push stores to a stack in the page";
+  }
   if (accesses_no_memory(insn)) return std::nullopt;
   const auto ops = insn.operands();
   for (size_t i = 0; i < ops.size(); ++i) {

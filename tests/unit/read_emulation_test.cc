@@ -397,6 +397,16 @@ TEST(ReadEmulation, StoresIntoThePageAreReportedAsPageWrites) {
   }
 }
 
+TEST(ReadEmulation, PushOntoAStackInsideThePageIsAPageWrite) {
+  FakeMemory mem;
+  CpuState s = fresh_state();
+  s.gpr.rdi = kPageBase;
+  s.gpr.rsp = kPageBase + 0x100;
+  const Outcome r = run({0xff, 0x37}, s, mem);  // push qword ptr [rdi]
+  EXPECT_EQ(r.result.status, Status::kWritesPage) << r.result.reason;
+  expect_same_state(r.state, s);
+}
+
 TEST(ReadEmulation, CmpAndTestOfThePageAreNotPageWrites) {
   FakeMemory mem;
   CpuState s = fresh_state();
