@@ -27,16 +27,23 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
+// The mnemonic without Capstone's prefix words ("lock inc" -> "inc").
+std::string_view bare_mnemonic(const DecodedInsn& insn) {
+  const std::string_view m = insn.mnemonic;
+  return m.substr(m.rfind(' ') + 1);  // npos + 1 == 0
+}
+
 // Instructions whose memory operand is an address, not an access.
 bool accesses_no_memory(const DecodedInsn& insn) {
-  return insn.id == X86_INS_LEA || insn.id == X86_INS_NOP || starts_with(insn.mnemonic, "prefetch");
+  return insn.id == X86_INS_LEA || insn.id == X86_INS_NOP ||
+         starts_with(bare_mnemonic(insn), "prefetch");
 }
 
 // Whether explicit operand `i` (a memory operand) is stored to. Capstone 4's per-operand
 // access flags are wrong for many stores (movdqa/movups/movnti/movbe report read-only) and for
 // some reads (test m, imm reports a write), so this is decided from the instruction.
 bool operand_written(const DecodedInsn& insn, size_t i) {
-  const std::string_view m = insn.mnemonic;
+  const std::string_view m = bare_mnemonic(insn);
   switch (insn.id) {
     case X86_INS_XCHG:
     case X86_INS_XADD:
