@@ -102,6 +102,29 @@ void EmulationStep::write_vector(unsigned index, std::span<const uint8_t> bytes,
   if (enc != VectorEncoding::kLegacy) {
     std::fill(reg.begin() + static_cast<std::ptrdiff_t>(bytes.size()), reg.end(), 0);
     zmm_upper_zeroed_ |= static_cast<uint16_t>(1u << index);
+    if (next_.have_avx512) next_.avx512.zmm_hi256[index].fill(0);
+  }
+  vector_changed_ = true;
+}
+
+EmulationStep::Zmm EmulationStep::zmm(unsigned index) const {
+  Zmm z{};
+  if (index < 16) {
+    std::copy(next_.vec.ymm[index].begin(), next_.vec.ymm[index].end(), z.begin());
+    std::copy(next_.avx512.zmm_hi256[index].begin(), next_.avx512.zmm_hi256[index].end(),
+              z.begin() + 32);
+  } else {
+    z = next_.avx512.hi16_zmm[index - 16];
+  }
+  return z;
+}
+
+void EmulationStep::write_zmm(unsigned index, const Zmm& value) {
+  if (index < 16) {
+    std::copy(value.begin(), value.begin() + 32, next_.vec.ymm[index].begin());
+    std::copy(value.begin() + 32, value.end(), next_.avx512.zmm_hi256[index].begin());
+  } else {
+    next_.avx512.hi16_zmm[index - 16] = value;
   }
   vector_changed_ = true;
 }

@@ -53,6 +53,12 @@ class EmulationStep {
   void write_vector(unsigned index, std::span<const uint8_t> bytes, VectorEncoding enc);
   std::array<uint8_t, 32>& vector(unsigned index) { return next_.vec.ymm[index]; }
 
+  // The whole zmm register 0..31 (needs CpuState::have_avx512), and its replacement: EVEX
+  // writes all 512 bits, zeroing above the vector length.
+  using Zmm = std::array<uint8_t, 64>;
+  Zmm zmm(unsigned index) const;
+  void write_zmm(unsigned index, const Zmm& value);
+
   void set_arith_flags(uint64_t flags);
 
   // Stop the step; both return false so that a handler can `return step.unsupported(...)`.

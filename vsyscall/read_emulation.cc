@@ -7,6 +7,8 @@
 //   vector:  movdqu movdqa movups movaps movupd movapd lddqu movntdqa movd movq movss movsd
 //            movlps movlpd movhps movhpd pcmpeqb/w/d/q pminub pmaxub pand pandn por pxor
 //            psubb ptest, and each one's VEX form (v...) on xmm and ymm
+//   AVX-512: vmovdqu8/16/32/64 vmovdqa32/64 vmovups vmovaps vmovupd vmovapd (EVEX, any
+//            of xmm/ymm/zmm0-31, with {k} merge or {z} zero masking)
 #include "vsyscall/read_emulation.h"
 
 #include <algorithm>
@@ -122,7 +124,10 @@ bool emulate(EmulationStep& s) {
   const DecodedInsn& insn = s.insn();
   if (insn.x86.prefix[0] == 0xf0) return s.unsupported("lock prefix on a load (#UD)");
   if (insn.encoding == VectorEncoding::kEvex) {
-    return s.unsupported("EVEX-encoded (AVX-512) instruction");
+    if (!s.before().have_avx512) {
+      return s.unsupported("EVEX-encoded (AVX-512) instruction but no AVX-512 state");
+    }
+    return emulate_evex(s);
   }
   if (insn.encoding == VectorEncoding::kVex && !s.before().have_avx) {
     return s.unsupported("VEX-encoded instruction but the engine reported no AVX state");

@@ -32,7 +32,8 @@ struct ReadEmulation {
   bool vector_changed = false;
   // Bit N set: xmmN/ymmN was written by a VEX-encoded instruction, which zeroes every bit of
   // the register above what it writes -- on AVX-512 hardware that includes bits 511:256 of
-  // zmmN, which CpuState does not hold. The engine must clear those when it writes back.
+  // zmmN. With CpuState::have_avx512 those bits are already cleared in state.avx512; without
+  // it the engine must clear them itself when it writes the registers back.
   uint16_t zmm_upper_zeroed = 0;
 };
 
@@ -54,7 +55,9 @@ struct ReadEmulation {
 // rep/repe/repne and DF; SSE/AVX loads (movdqu/movdqa/movups/movaps/movupd/movapd/lddqu/
 // movntdqa, movd/movq/movss/movsd, movlps/movhps/movlpd/movhpd, their VEX forms, xmm and ymm);
 // packed compares and logic with a memory operand (pcmpeqb/w/d/q, pminub, pmaxub, pand, pandn,
-// por, pxor, psubb, ptest and their VEX forms).
+// por, pxor, psubb, ptest and their VEX forms); with CpuState::have_avx512, EVEX loads
+// (vmovdqu8/16/32/64, vmovdqa32/64, vmovups/aps/upd/apd) into xmm/ymm/zmm0-31 with opmask
+// merging or zeroing, where masked-off bytes are not read and cannot fault.
 ReadEmulation emulate_read(std::span<const uint8_t> code, CpuState& state, Memory& mem);
 
 }  // namespace vsyscall

@@ -2,6 +2,28 @@
 #include "vsyscall/x86_decoder.h"
 
 namespace vsyscall {
+namespace {
+
+// Reads z, L'L, b and aaa from the last byte (P2) of the EVEX prefix. Only segment and
+// address-size prefixes may precede it (anything else before 0x62 is #UD).
+EvexPrefix parse_evex(const uint8_t* bytes, size_t size) {
+  EvexPrefix e;
+  size_t i = 0;
+  while (i < size &&
+         (bytes[i] == 0x26 || bytes[i] == 0x2e || bytes[i] == 0x36 || bytes[i] == 0x3e ||
+          bytes[i] == 0x64 || bytes[i] == 0x65 || bytes[i] == 0x67)) {
+    ++i;
+  }
+  if (i + 3 >= size || bytes[i] != 0x62) return e;
+  const uint8_t p2 = bytes[i + 3];
+  e.zeroing = (p2 & 0x80) != 0;
+  e.length = 16u << ((p2 >> 5) & 3);
+  e.broadcast = (p2 & 0x10) != 0;
+  e.mask = p2 & 7;
+  return e;
+}
+
+}  // namespace
 
 X86Decoder::X86Decoder() {
   if (cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) != CS_ERR_OK) {
@@ -50,6 +72,7 @@ std::optional<DecodedInsn> X86Decoder::decode(std::span<const uint8_t> code, uin
       break;
     case 0x62:
       d.encoding = VectorEncoding::kEvex;
+      d.evex = parse_evex(insn_->bytes, insn_->size);
       break;
     default:
       d.encoding = VectorEncoding::kLegacy;

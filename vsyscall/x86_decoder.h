@@ -14,6 +14,14 @@ namespace vsyscall {
 // of the vector register (legacy SSE keeps it, VEX zeroes it) and what we refuse (EVEX).
 enum class VectorEncoding { kLegacy, kVex, kEvex };
 
+// The fields of an EVEX prefix that Capstone 4 does not report reliably.
+struct EvexPrefix {
+  unsigned mask = 0;       // aaa: the opmask register k1-k7, 0 for none
+  bool zeroing = false;    // z: masked-off elements are zeroed rather than kept
+  unsigned length = 16;    // L'L: vector length in bytes (16, 32, 64; 128 is reserved)
+  bool broadcast = false;  // b with a memory operand: embedded broadcast
+};
+
 // One decoded instruction, copied out of Capstone so that it outlives the handle's buffer.
 struct DecodedInsn {
   unsigned id = X86_INS_INVALID;
@@ -22,7 +30,8 @@ struct DecodedInsn {
   std::string mnemonic;  // "rep movsb"
   std::string text;      // "rep movsb byte ptr [rdi], byte ptr [rsi]"
   VectorEncoding encoding = VectorEncoding::kLegacy;
-  cs_x86 x86{};  // prefixes, opcode, operands
+  EvexPrefix evex;  // valid when encoding == kEvex
+  cs_x86 x86{};     // prefixes, opcode, operands
 
   uint64_t next_rip() const { return address + size; }
   std::span<const cs_x86_op> operands() const { return {x86.operands, x86.op_count}; }

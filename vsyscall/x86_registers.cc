@@ -86,4 +86,16 @@ std::optional<VecSlot> vec_slot(unsigned reg) {
   return std::nullopt;
 }
 
+std::optional<VecSlot> evex_vec_slot(unsigned reg) {
+  if (reg >= X86_REG_XMM0 && reg <= X86_REG_XMM31) return VecSlot{reg - X86_REG_XMM0, 16};
+  if (reg >= X86_REG_YMM0 && reg <= X86_REG_YMM31) return VecSlot{reg - X86_REG_YMM0, 32};
+  if (reg >= X86_REG_ZMM0 && reg <= X86_REG_ZMM31) return VecSlot{reg - X86_REG_ZMM0, 64};
+  return std::nullopt;
+}
+
+std::optional<unsigned> mask_index(unsigned reg) {
+  if (reg >= X86_REG_K0 && reg <= X86_REG_K7) return reg - X86_REG_K0;
+  return std::nullopt;
+}
+
 }  // namespace vsyscall

@@ -36,4 +36,10 @@ struct VecSlot {
 };
 std::optional<VecSlot> vec_slot(unsigned reg);
 
+// Any xmm/ymm/zmm register 0..31 (EVEX can name them all): width 16, 32 or 64.
+std::optional<VecSlot> evex_vec_slot(unsigned reg);
+
+// k0..k7.
+std::optional<unsigned> mask_index(unsigned reg);
+
 }  // namespace vsyscall

@@ -11,13 +11,16 @@
 #include <cstring>
 
 extern "C" void vdsorun_native_enter(vsyscall::testing::NativeRegs* regs, const void* code);
+extern "C" void vdsorun_native_enter512(vsyscall::testing::NativeRegs* regs, const void* code);
 extern "C" void vdsorun_native_return();
+extern "C" void vdsorun_native_return512();
 
 static_assert(offsetof(vsyscall::testing::NativeRegs, rflags) == 128);
-static_assert(offsetof(vsyscall::testing::NativeRegs, ymm) == 136);
+static_assert(offsetof(vsyscall::testing::NativeRegs, zmm) == 136);
+static_assert(offsetof(vsyscall::testing::NativeRegs, k) == 136 + 32 * 64);
 
 // Offsets: gpr[i] at 8*i (rax 0, rcx 8, rdx 16, rbx 24, rsp 32, rbp 40, rsi 48, rdi 56,
-// r8..r15 64..120), rflags 128, ymm[i] at 136 + 32*i.
+// r8..r15 64..120), rflags 128, zmm[i] at 136 + 64*i, k[i] at 2184 + 8*i.
 asm(R"(
   .intel_syntax noprefix
   .bss
@@ -27,9 +30,8 @@ vdsorun_native_saved_regs: .quad 0
 vdsorun_native_code: .quad 0
 vdsorun_native_out_rsp: .quad 0
   .text
-  .globl vdsorun_native_enter
-  .type vdsorun_native_enter, @function
-vdsorun_native_enter:
+
+  .macro VDSORUN_SAVE_CALLEE
   push rbp
   push rbx
   push r12
@@ -39,22 +41,9 @@ vdsorun_native_enter:
   mov [rip + vdsorun_native_saved_rsp], rsp
   mov [rip + vdsorun_native_saved_regs], rdi
   mov [rip + vdsorun_native_code], rsi
-  vmovdqu ymm0, [rdi + 136 + 0*32]
-  vmovdqu ymm1, [rdi + 136 + 1*32]
-  vmovdqu ymm2, [rdi + 136 + 2*32]
-  vmovdqu ymm3, [rdi + 136 + 3*32]
-  vmovdqu ymm4, [rdi + 136 + 4*32]
-  vmovdqu ymm5, [rdi + 136 + 5*32]
-  vmovdqu ymm6, [rdi + 136 + 6*32]
-  vmovdqu ymm7, [rdi + 136 + 7*32]
-  vmovdqu ymm8, [rdi + 136 + 8*32]
-  vmovdqu ymm9, [rdi + 136 + 9*32]
-  vmovdqu ymm10, [rdi + 136 + 10*32]
-  vmovdqu ymm11, [rdi + 136 + 11*32]
-  vmovdqu ymm12, [rdi + 136 + 12*32]
-  vmovdqu ymm13, [rdi + 136 + 13*32]
-  vmovdqu ymm14, [rdi + 136 + 14*32]
-  vmovdqu ymm15, [rdi + 136 + 15*32]
+  .endm
+
+  .macro VDSORUN_LOAD_AND_GO
   push qword ptr [rdi + 128]
   popfq
   mov rax, [rdi + 0]
@@ -74,10 +63,9 @@ vdsorun_native_enter:
   mov rsp, [rdi + 32]
   mov rdi, [rdi + 56]
   jmp qword ptr [rip + vdsorun_native_code]
+  .endm
 
-  .globl vdsorun_native_return
-  .type vdsorun_native_return, @function
-vdsorun_native_return:
+  .macro VDSORUN_STORE_GPRS
   mov [rip + vdsorun_native_out_rsp], rsp
   mov rsp, [rip + vdsorun_native_saved_rsp]
   pushfq
@@ -101,22 +89,9 @@ vdsorun_native_return:
   mov [rdi + 120], r15
   mov rax, [rip + vdsorun_native_out_rsp]
   mov [rdi + 32], rax
-  vmovdqu [rdi + 136 + 0*32], ymm0
-  vmovdqu [rdi + 136 + 1*32], ymm1
-  vmovdqu [rdi + 136 + 2*32], ymm2
-  vmovdqu [rdi + 136 + 3*32], ymm3
-  vmovdqu [rdi + 136 + 4*32], ymm4
-  vmovdqu [rdi + 136 + 5*32], ymm5
-  vmovdqu [rdi + 136 + 6*32], ymm6
-  vmovdqu [rdi + 136 + 7*32], ymm7
-  vmovdqu [rdi + 136 + 8*32], ymm8
-  vmovdqu [rdi + 136 + 9*32], ymm9
-  vmovdqu [rdi + 136 + 10*32], ymm10
-  vmovdqu [rdi + 136 + 11*32], ymm11
-  vmovdqu [rdi + 136 + 12*32], ymm12
-  vmovdqu [rdi + 136 + 13*32], ymm13
-  vmovdqu [rdi + 136 + 14*32], ymm14
-  vmovdqu [rdi + 136 + 15*32], ymm15
+  .endm
+
+  .macro VDSORUN_RESTORE_CALLEE
   vzeroupper
   cld
   pop r15
@@ -126,6 +101,49 @@ vdsorun_native_return:
   pop rbx
   pop rbp
   ret
+  .endm
+
+  .globl vdsorun_native_enter
+  .type vdsorun_native_enter, @function
+vdsorun_native_enter:
+  VDSORUN_SAVE_CALLEE
+  .irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vmovdqu ymm\i, [rdi + 136 + \i*64]
+  .endr
+  VDSORUN_LOAD_AND_GO
+
+  .globl vdsorun_native_return
+  .type vdsorun_native_return, @function
+vdsorun_native_return:
+  VDSORUN_STORE_GPRS
+  .irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vmovdqu [rdi + 136 + \i*64], ymm\i
+  .endr
+  VDSORUN_RESTORE_CALLEE
+
+  .globl vdsorun_native_enter512
+  .type vdsorun_native_enter512, @function
+vdsorun_native_enter512:
+  VDSORUN_SAVE_CALLEE
+  .irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+  vmovdqu64 zmm\i, [rdi + 136 + \i*64]
+  .endr
+  .irp i,0,1,2,3,4,5,6,7
+  kmovq k\i, [rdi + 2184 + \i*8]
+  .endr
+  VDSORUN_LOAD_AND_GO
+
+  .globl vdsorun_native_return512
+  .type vdsorun_native_return512, @function
+vdsorun_native_return512:
+  VDSORUN_STORE_GPRS
+  .irp i,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+  vmovdqu64 [rdi + 136 + \i*64], zmm\i
+  .endr
+  .irp i,0,1,2,3,4,5,6,7
+  kmovq [rdi + 2184 + \i*8], k\i
+  .endr
+  VDSORUN_RESTORE_CALLEE
   .att_syntax prefix
 )");
 
@@ -144,12 +162,12 @@ class CodePage {
   CodePage(const CodePage&) = delete;
   CodePage& operator=(const CodePage&) = delete;
 
-  const void* load(std::span<const uint8_t> code) {
+  const void* load(std::span<const uint8_t> code, void (*back)()) {
     if (mprotect(page_, kSize, PROT_READ | PROT_WRITE) != 0) std::abort();
     std::memcpy(page_, code.data(), code.size());
     static constexpr uint8_t kJmpIndirect[] = {0xff, 0x25, 0x00, 0x00, 0x00, 0x00};
     std::memcpy(page_ + code.size(), kJmpIndirect, sizeof kJmpIndirect);
-    const auto target = reinterpret_cast<uint64_t>(&vdsorun_native_return);
+    const auto target = reinterpret_cast<uint64_t>(back);
     std::memcpy(page_ + code.size() + sizeof kJmpIndirect, &target, sizeof target);
     if (mprotect(page_, kSize, PROT_READ | PROT_EXEC) != 0) std::abort();
     return page_;
@@ -160,19 +178,38 @@ class CodePage {
   uint8_t* page_ = nullptr;
 };
 
+uint64_t xcr0() {
+  uint32_t lo = 0, hi = 0;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
 }  // namespace
 
 bool native_exec_available() {
   unsigned a = 0, b = 0, c = 0, d = 0;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  const bool avx = (c & bit_AVX) != 0 && (c & bit_OSXSAVE) != 0;
+  if ((c & bit_AVX) == 0 || (c & bit_OSXSAVE) == 0) return false;
+  if ((xcr0() & 0x6) != 0x6) return false;  // SSE and AVX state enabled by the kernel
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return avx && (b & bit_AVX2) != 0;
+  return (b & bit_AVX2) != 0;
 }
 
-void native_exec(std::span<const uint8_t> code, NativeRegs& regs) {
+bool native_exec_avx512_available() {
+  if (!native_exec_available()) return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const unsigned need = bit_AVX512F | bit_AVX512BW | bit_AVX512VL;
+  return (b & need) == need && (xcr0() & 0xe6) == 0xe6;  // opmask, ZMM_Hi256, Hi16_ZMM
+}
+
+void native_exec(std::span<const uint8_t> code, NativeRegs& regs, bool avx512) {
   static CodePage page;
-  vdsorun_native_enter(&regs, page.load(code));
+  if (avx512) {
+    vdsorun_native_enter512(&regs, page.load(code, &vdsorun_native_return512));
+  } else {
+    vdsorun_native_enter(&regs, page.load(code, &vdsorun_native_return));
+  }
 }
 
 }  // namespace vsyscall::testing

@@ -1,7 +1,8 @@
 // Differential tests of emulate_read(): every case runs the same instruction bytes natively on
 // a buffer holding the page image and through the emulator at the real page address, then
-// compares all general registers, the arithmetic flags and DF, ymm0-15, the stack and a user
-// buffer. The CPU is the reference, so flag and partial-register semantics cannot drift.
+// compares all general registers, the arithmetic flags and DF, the vector registers (zmm0-31
+// and k0-7 on AVX-512 hosts, else ymm0-15), the stack and a user buffer. The CPU is the
+// reference, so flag and partial-register semantics cannot drift.
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -119,7 +120,7 @@ uint64_t mix(uint64_t x) {  // splitmix64: deterministic "random" register conte
 }
 
 // A starting state: `page_regs` hold offsets into the page (made absolute per run).
-struct Setup {
+struct StartState {
   NativeRegs regs;
   std::vector<Reg> page_regs;
   std::vector<uint8_t> user = std::vector<uint8_t>(kUserSize, 0);
@@ -127,8 +128,8 @@ struct Setup {
 
 // Register contents that make compares hit equal/above/below/overflow at every width: the page
 // bytes at `off` themselves, +-1, 0, the sign boundaries, then random.
-Setup seeded(unsigned seed, uint64_t off) {
-  Setup s;
+StartState seeded(unsigned seed, uint64_t off) {
+  StartState s;
   const uint64_t v = page_qword(off);
   for (unsigned i = 0; i < 16; ++i) {
     uint64_t x = 0;
@@ -157,8 +158,8 @@ Setup seeded(unsigned seed, uint64_t off) {
     }
     s.regs.gpr[i] = x;
   }
-  for (unsigned r = 0; r < 16; ++r) {
-    for (unsigned b = 0; b < 32; ++b) {
+  for (unsigned r = 0; r < 32; ++r) {
+    for (unsigned b = 0; b < 64; ++b) {
       const uint8_t page = page_image()[(off + b) & (kPageSize - 1)];
       uint8_t x = 0;
       switch (seed) {
@@ -178,12 +179,15 @@ Setup seeded(unsigned seed, uint64_t off) {
           x = 0xff;
           break;
         default:
-          x = static_cast<uint8_t>(mix(seed * 977 + r * 32 + b));
+          x = static_cast<uint8_t>(mix(seed * 977 + r * 64 + b));
           break;
       }
-      s.regs.ymm[r][b] = x;
+      s.regs.zmm[r][b] = x;
     }
   }
+  // Opmasks: all set, none, alternating, a prefix (what glibc builds with bzhi), random.
+  static constexpr uint64_t kMasks[] = {~0ULL, 0, 0x5555555555555555ULL, 0xffff, 0x3fffffff};
+  for (unsigned i = 0; i < 8; ++i) s.regs.k[i] = seed < 5 ? kMasks[(seed + i) % 5] : mix(seed + i);
   s.regs.gpr[RSP] = regions().stack_top();
   return s;
 }
@@ -194,6 +198,11 @@ std::string hex(uint64_t v) {
   return buf;
 }
 
+bool avx512() {
+  static const bool yes = testing::native_exec_avx512_available();
+  return yes;
+}
+
 CpuState to_cpu_state(const NativeRegs& n) {
   CpuState st;
   Gpr& g = st.gpr;
@@ -202,8 +211,14 @@ CpuState to_cpu_state(const NativeRegs& n) {
   for (unsigned i = 0; i < 16; ++i) *fields[i] = n.gpr[i];
   g.eflags = n.rflags;
   g.rip = kFakeRip;
-  for (unsigned i = 0; i < 16; ++i) st.vec.ymm[i] = n.ymm[i];
+  for (unsigned i = 0; i < 16; ++i) {
+    std::copy_n(n.zmm[i].begin(), 32, st.vec.ymm[i].begin());
+    std::copy_n(n.zmm[i].begin() + 32, 32, st.avx512.zmm_hi256[i].begin());
+    st.avx512.hi16_zmm[i] = n.zmm[16 + i];
+  }
+  st.avx512.k = n.k;
   st.have_avx = true;
+  st.have_avx512 = avx512();
   return st;
 }
 
@@ -214,12 +229,23 @@ NativeRegs from_cpu_state(const CpuState& st) {
                           g.r8,  g.r9,  g.r10, g.r11, g.r12, g.r13, g.r14, g.r15};
   for (unsigned i = 0; i < 16; ++i) n.gpr[i] = v[i];
   n.rflags = g.eflags;
-  for (unsigned i = 0; i < 16; ++i) n.ymm[i] = st.vec.ymm[i];
+  for (unsigned i = 0; i < 16; ++i) {
+    std::copy_n(st.vec.ymm[i].begin(), 32, n.zmm[i].begin());
+    std::copy_n(st.avx512.zmm_hi256[i].begin(), 32, n.zmm[i].begin() + 32);
+    n.zmm[16 + i] = st.avx512.hi16_zmm[i];
+  }
+  n.k = st.avx512.k;
   return n;
 }
 
+// The vector state the native run can observe: ymm0-15, or all of zmm0-31 and k0-7.
+bool same_vector(const NativeRegs& a, const NativeRegs& b, unsigned reg) {
+  if (avx512()) return a.zmm[reg] == b.zmm[reg];
+  return reg >= 16 || std::equal(a.zmm[reg].begin(), a.zmm[reg].begin() + 32, b.zmm[reg].begin());
+}
+
 // Runs `code` both ways from `setup` and compares everything observable.
-void expect_same_as_cpu(std::span<const uint8_t> code, const Setup& setup,
+void expect_same_as_cpu(std::span<const uint8_t> code, const StartState& setup,
                         const std::string& label) {
   Regions& rg = regions();
   std::vector<uint8_t> stack0(rg.stack_bytes(), rg.stack_bytes() + kPageSize);
@@ -227,7 +253,7 @@ void expect_same_as_cpu(std::span<const uint8_t> code, const Setup& setup,
   NativeRegs native = setup.regs;
   for (Reg r : setup.page_regs) native.gpr[r] += rg.native_page();
   std::memcpy(rg.user_bytes(), setup.user.data(), kUserSize);
-  testing::native_exec(code, native);
+  testing::native_exec(code, native, avx512());
   const std::vector<uint8_t> native_user(rg.user_bytes(), rg.user_bytes() + kUserSize);
   const std::vector<uint8_t> native_stack(rg.stack_bytes(), rg.stack_bytes() + kPageSize);
 
@@ -256,8 +282,12 @@ void expect_same_as_cpu(std::span<const uint8_t> code, const Setup& setup,
   const uint64_t kChecked = kArithFlags | kFlagDF;
   EXPECT_EQ(hex(emulated.rflags & kChecked), hex(native.rflags & kChecked))
       << label << " (" << r.instruction << "): rflags";
-  for (unsigned i = 0; i < 16; ++i) {
-    EXPECT_EQ(emulated.ymm[i], native.ymm[i]) << label << " (" << r.instruction << "): ymm" << i;
+  for (unsigned i = 0; i < 32; ++i) {
+    EXPECT_TRUE(same_vector(emulated, native, i))
+        << label << " (" << r.instruction << "): vector register " << i;
+  }
+  if (avx512()) {
+    EXPECT_EQ(emulated.k, native.k) << label;
   }
   EXPECT_TRUE(std::equal(native_user.begin(), native_user.end(), rg.user_bytes()))
       << label << " (" << r.instruction << "): user memory differs";
@@ -265,7 +295,7 @@ void expect_same_as_cpu(std::span<const uint8_t> code, const Setup& setup,
       << label << " (" << r.instruction << "): stack differs";
   const bool vex = code[0] == 0xc4 || code[0] == 0xc5;
   bool any_vector_diff = false;
-  for (unsigned i = 0; i < 16; ++i) any_vector_diff |= setup.regs.ymm[i] != native.ymm[i];
+  for (unsigned i = 0; i < 32; ++i) any_vector_diff |= !same_vector(setup.regs, native, i);
   if (any_vector_diff) {
     EXPECT_TRUE(r.vector_changed) << label;
   }
@@ -293,7 +323,7 @@ void run_integer(const std::vector<Insn>& insns, Reg page_reg) {
     for (uint64_t off : kOffsets) {
       for (unsigned seed = 0; seed < 8; ++seed) {
         for (uint64_t cf : {uint64_t{0}, kFlagCF}) {
-          Setup s = seeded(seed, off);
+          StartState s = seeded(seed, off);
           s.regs.gpr[page_reg] = off;
           s.regs.gpr[RCX] = 3;  // index register of the [base + rcx*scale] forms
           s.regs.rflags = 0x202 | cf;
@@ -400,7 +430,7 @@ struct StringCase {
 
 void run_string(const StringCase& c) {
   for (unsigned seed : {3u, 9u}) {
-    Setup s = seeded(seed, 0);
+    StartState s = seeded(seed, 0);
     s.regs.gpr[RSI] = c.rsi_in_page ? c.rsi : regions().user() + c.rsi;
     s.regs.gpr[RDI] = c.rdi_in_page ? c.rdi : regions().user() + c.rdi;
     s.regs.gpr[RCX] = c.rcx;
@@ -496,15 +526,17 @@ TEST(ReadEmulationNative, ScasMatchesCpu) {
 }
 
 // Vector loads: aligned offsets for everything, unaligned ones for the unaligned forms.
-void run_vector(const std::vector<Insn>& insns, bool aligned_only) {
-  static constexpr uint64_t kAligned[] = {0x0, 0x3e0, 0x400, 0x7e0, 0x800, 0xfe0};
-  static constexpr uint64_t kUnaligned[] = {0x1, 0x3f9, 0x7f7, 0xbff, 0xfdf};
+// `reach` is the widest read any of the instructions does.
+void run_vector(const std::vector<Insn>& insns, bool aligned_only, uint64_t reach = 32) {
+  static constexpr uint64_t kAligned[] = {0x0, 0x3c0, 0x3e0, 0x400, 0x7e0, 0x800, 0xfc0, 0xfe0};
+  static constexpr uint64_t kUnaligned[] = {0x1, 0x3f9, 0x7f7, 0xbff, 0xfbf, 0xfdf};
   for (const Insn& insn : insns) {
     std::vector<uint64_t> offsets(std::begin(kAligned), std::end(kAligned));
     if (!aligned_only) offsets.insert(offsets.end(), std::begin(kUnaligned), std::end(kUnaligned));
     for (uint64_t off : offsets) {
+      if (off + reach > kPageSize) continue;
       for (unsigned seed = 0; seed < 7; ++seed) {
-        Setup s = seeded(seed, off);
+        StartState s = seeded(seed, off);
         s.regs.gpr[RSI] = off;
         s.page_regs = {RSI};
         s.regs.rflags = 0x202 | kFlagCF | kFlagOF | kFlagAF;
@@ -597,6 +629,53 @@ TEST(ReadEmulationNative, AvxPackedOpsMatchCpu) {
               {"vptest ymm10, [rsi]", {0xc4, 0x62, 0x7d, 0x17, 0x16}},
               {"vptest xmm11, [rsi]", {0xc4, 0x62, 0x79, 0x17, 0x1e}}},
              false);
+}
+
+#define SKIP_WITHOUT_AVX512()                               \
+  do {                                                      \
+    if (!avx512()) GTEST_SKIP() << "needs AVX-512 F/BW/VL"; \
+  } while (0)
+
+TEST(ReadEmulationNative, EvexLoadsMatchCpu) {
+  SKIP_WITHOUT_AVX512();
+  run_vector({{"vmovdqu8 ymm18{k2}, [rsi]", {0x62, 0xe1, 0x7f, 0x2a, 0x6f, 0x16}},
+              {"vmovdqu8 ymm18{k2}{z}, [rsi]", {0x62, 0xe1, 0x7f, 0xaa, 0x6f, 0x16}},
+              {"vmovdqu8 xmm18{k2}, [rsi]", {0x62, 0xe1, 0x7f, 0x0a, 0x6f, 0x16}},
+              {"vmovdqu64 ymm17, [rsi]", {0x62, 0xe1, 0xfe, 0x28, 0x6f, 0x0e}},
+              {"vmovdqu64 zmm17, [rsi]", {0x62, 0xe1, 0xfe, 0x48, 0x6f, 0x0e}},
+              {"vmovdqu8 zmm1, [rsi]", {0x62, 0xf1, 0x7f, 0x48, 0x6f, 0x0e}},
+              {"vmovdqu16 xmm3{k1}, [rsi]", {0x62, 0xf1, 0xff, 0x09, 0x6f, 0x1e}},
+              {"vmovdqu32 ymm3, [rsi]", {0x62, 0xf1, 0x7e, 0x28, 0x6f, 0x1e}},
+              {"vmovdqu32 zmm5{k3}, [rsi]", {0x62, 0xf1, 0x7e, 0x4b, 0x6f, 0x2e}},
+              {"vmovups ymm17, [rsi]", {0x62, 0xe1, 0x7c, 0x28, 0x10, 0x0e}},
+              {"vmovupd zmm30{k4}{z}, [rsi]", {0x62, 0x61, 0xfd, 0xcc, 0x10, 0x36}}},
+             false, 64);
+  run_vector({{"vmovdqa64 ymm19, [rsi]", {0x62, 0xe1, 0xfd, 0x28, 0x6f, 0x1e}},
+              {"vmovaps xmm16, [rsi]", {0x62, 0xe1, 0x7c, 0x08, 0x28, 0x06}}},
+             true, 64);
+}
+
+TEST(ReadEmulationNative, EvexMaskedLoadAtThePageEndDoesNotFault) {
+  SKIP_WITHOUT_AVX512();
+  // glibc's __memcmp_evex_movbe for n < 32: vmovdqu8 ymm18{k2}, [rsi] with k2 = (1 << n) - 1.
+  // The native buffer has a guard page after it, so the CPU proves that masked-off bytes past
+  // the end are not touched.
+  const std::vector<uint8_t> code = {0x62, 0xe1, 0x7f, 0x2a, 0x6f, 0x16};
+  for (uint64_t n : {1, 7, 16}) {
+    StartState s = seeded(7, 0);
+    s.regs.gpr[RSI] = kPageSize - n;
+    s.page_regs = {RSI};
+    s.regs.k[2] = (1ULL << n) - 1;
+    expect_same_as_cpu(code, s, "masked load of the last " + std::to_string(n) + " bytes");
+  }
+  // glibc's form with an index: vmovdqu8 ymm18{k2}, [rsi + rdx - 0x20].
+  StartState s = seeded(8, 0);
+  s.regs.gpr[RSI] = 0xfe0;
+  s.regs.gpr[RDX] = 0x28;
+  s.page_regs = {RSI};
+  s.regs.k[2] = 0xffffff;
+  expect_same_as_cpu(std::vector<uint8_t>{0x62, 0xe1, 0x7f, 0x2a, 0x6f, 0x54, 0x16, 0xff}, s,
+                     "indexed masked load");
 }
 
 }  // namespace
