@@ -49,6 +49,18 @@ pid_t Engine::tgid_of(Tracee& t) {
   return t.tgid;
 }
 
+ProcessReport& Engine::image_of(Tracee& t) {
+  const pid_t pid = tgid_of(t);
+  if (!report_.has_image(pid)) {
+    // First sight of a process (a fork child that stopped before its parent's fork event).
+    char exe[4096];
+    const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    const ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+    report_.new_image(pid, n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?", "");
+  }
+  return report_.image(pid);
+}
+
 void Engine::apply(pid_t tid, const Resume& r) {
   switch (r.kind) {
     case Resume::Kind::kCont:
@@ -116,8 +128,12 @@ Resume Engine::on_stop(Tracee& t, int status) {
           c.tgid = 0;  // a thread or a process: learnt from /proc when needed
         } else {
           c.tgid = static_cast<pid_t>(*child);
-          const ProcessReport& parent = report_.image(tgid_of(t));
-          report_.new_image(c.tgid, parent.executable, parent.vdso);
+          // The child may already have stopped (and been recorded) before this event.
+          if (!report_.has_image(c.tgid)) {
+            // Copies: new_image() may move the parent's record.
+            const std::string exe = image_of(t).executable, vdso = image_of(t).vdso;
+            report_.new_image(c.tgid, exe, vdso);
+          }
         }
       }
       return Resume::cont();

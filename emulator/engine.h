@@ -67,6 +67,7 @@ class Engine {
  private:
   Tracee& tracee(pid_t tid);
   pid_t tgid_of(Tracee& t);
+  ProcessReport& image_of(Tracee& t);
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);

@@ -51,7 +51,9 @@ struct ProcessReport {
 class Report {
  public:
   // One record per program image (exec); a fork starts a new record for the child.
+  // The current image record of pid; created (empty executable) if there is none yet.
   ProcessReport& image(pid_t pid);
+  bool has_image(pid_t pid) const { return current_.count(pid) != 0; }
   void new_image(pid_t pid, const std::string& executable, const std::string& vdso);
   void set_run_info(std::string mode, std::string host_mode, std::string vdso_mode) {
     mode_ = std::move(mode);

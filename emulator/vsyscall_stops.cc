@@ -73,7 +73,7 @@ CodeSite Engine::describe_site(pid_t pid, uint64_t addr, bool is_return_address)
 void Engine::record_call(Tracee& t, uint64_t target, uint64_t return_address,
                          const std::string& outcome) {
   const pid_t pid = tgid_of(t);
-  ProcessReport& img = report_.image(pid);
+  ProcessReport& img = image_of(t);
   SiteStats* s;
   if (auto e = vsyscall::entry_at(target)) {
     EntryStats& es = img.entries[*e];
@@ -95,7 +95,7 @@ void Engine::record_call(Tracee& t, uint64_t target, uint64_t return_address,
 
 void Engine::amend_call(Tracee& t, uint64_t target, uint64_t return_address,
                         const std::string& from, const std::string& to) {
-  ProcessReport& img = report_.image(tgid_of(t));
+  ProcessReport& img = image_of(t);
   auto e = vsyscall::entry_at(target);
   if (!e) return;
   SiteStats& s = img.entries[*e].call_sites[return_address];
@@ -106,7 +106,7 @@ void Engine::amend_call(Tracee& t, uint64_t target, uint64_t return_address,
 void Engine::record_read(Tracee& t, uint64_t rip, const std::string& outcome,
                          const std::string& insn) {
   const pid_t pid = tgid_of(t);
-  ProcessReport& img = report_.image(pid);
+  ProcessReport& img = image_of(t);
   ++img.reads;
   SiteStats& s = img.read_sites[rip];
   if (s.count == 0) {
