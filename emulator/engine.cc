@@ -61,6 +61,23 @@ ProcessReport& Engine::image_of(Tracee& t) {
   return report_.image(pid);
 }
 
+// Stops vdsorun with the same signal the program stopped with, so that the shell reports the
+// job as the program would have been reported ("Stopped" vs "Stopped (signal)"), then returns
+// once vdsorun is continued.
+void Engine::stop_self_like(int sig) {
+  if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+    kill(getpid(), SIGSTOP);
+    return;
+  }
+  struct sigaction dfl {
+  }, old{};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, &old);
+  kill(getpid(), sig);  // delivered before kill() returns: we stop here until SIGCONT
+  sigaction(sig, &old, nullptr);
+}
+
 void Engine::apply(pid_t tid, const Resume& r) {
   switch (r.kind) {
     case Resume::Kind::kCont:
@@ -145,7 +162,7 @@ Resume Engine::on_stop(Tracee& t, int status) {
       // that SIGCONT (and SIGKILL) still work.
       if (t.tid == main_pid_ && opts_.mirror_job_control) {
         listen(t.tid);
-        kill(getpid(), SIGSTOP);
+        stop_self_like(sig);
         return {Resume::Kind::kNothing, 0};
       }
       return {Resume::Kind::kListen, 0};

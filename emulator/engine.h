@@ -72,6 +72,7 @@ class Engine {
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
   void apply(pid_t tid, const Resume& r);
+  void stop_self_like(int sig);
 
   // vsyscall_stops.cc: stops that concern the legacy page.
   Resume on_seccomp(Tracee& t);
