@@ -4,7 +4,8 @@
 """Compare programs run natively with the same programs run under vdsorun.
 
   (a) one legacy vsyscall (gettimeofday entry): the host kernel's own emulation vs a vdsorun
-      seccomp stop, with vdsorun and its tracee free to use any CPU and pinned to one;
+      seccomp stop, with vdsorun and its tracee free to use any CPU, all pinned to one CPU,
+      and split (vdsorun on one CPU, the tracee pinning itself to another);
   (b) wall time of `vdsorun -q /bin/true` vs `/bin/true` (fork+exec+wait);
   (c) a million untraced syscalls (getppid), which vdsorun's filter lets through: ~1.0;
   (d) a shell loop of 500 fork+exec of /bin/true.
@@ -136,6 +137,12 @@ class Bench:
     if not taskset:
       raise BenchError('taskset (util-linux) is needed for the pinned runs')
     self.pin = [taskset, '-c', str(args.pin_cpu)]
+    allowed = sorted(os.sched_getaffinity(0))
+    if args.pin_cpu not in allowed:
+      raise BenchError('--pin-cpu %d is not among the CPUs we may use: %s' %
+                       (args.pin_cpu, allowed))
+    others = [c for c in allowed if c != args.pin_cpu]
+    self.other_cpu = others[0] if others else None
     self.rows = []
 
   def check(self):
@@ -150,9 +157,9 @@ class Bench:
 
   def vsyscall_call(self):
     a = self.args
-    free = Row('vsyscall_free', '(a) vsyscall gettimeofday, per call', 'ns/call',
-               '%s / %s' % (ANCHOR_KERNEL_VSYSCALL, ANCHOR_STOP_TWO_CPUS))
-    pinned = Row('vsyscall_pinned', '(a) same, all pinned to CPU %d' % a.pin_cpu, 'ns/call',
+    free = Row('vsyscall_free', '(a) vsyscall gettimeofday, not pinned', 'ns/call',
+               '%s / either' % ANCHOR_KERNEL_VSYSCALL)
+    pinned = Row('vsyscall_pinned', '(a) same, all on CPU %d' % a.pin_cpu, 'ns/call',
                  '%s / %s' % (ANCHOR_KERNEL_VSYSCALL, ANCHOR_STOP_ONE_CPU))
     native_cmd = [self.vsyscall_loop, str(a.native_calls)]
     traced_cmd = self.vdsorun + [self.vsyscall_loop, str(a.traced_calls)]
@@ -162,12 +169,26 @@ class Bench:
         (pinned.native, self.pin + native_cmd),
         (pinned.vdsorun, self.pin + traced_cmd),
     ]
+    rows = [free, pinned]
+    if self.other_cpu is not None:
+      split = Row('vsyscall_split', '(a) same, vdsorun CPU %d, tracee CPU %d' %
+                  (a.pin_cpu, self.other_cpu), 'ns/call',
+                  '%s / %s' % (ANCHOR_KERNEL_VSYSCALL, ANCHOR_STOP_TWO_CPUS))
+      # Fewer calls: a stop across CPUs costs 5-30 times one on a single CPU.
+      split_cmd = self.vdsorun + [self.vsyscall_loop, str(a.split_calls)]
+      runs += [
+          (split.native, self.pin + native_cmd + [str(self.other_cpu)]),
+          (split.vdsorun, self.pin + split_cmd + [str(self.other_cpu)]),
+      ]
+      rows.append(split)
+    else:
+      log('  (a) only one usable CPU: no split run')
     for rep in range(a.reps):
       log('  (a) vsyscall loop, repetition %d/%d' % (rep + 1, a.reps))
       for k in range(len(runs)):
         samples, cmd = runs[(rep + k) % len(runs)]  # rotate the order each repetition
         samples.append(ns_per_call(cmd, '(a) ' + ' '.join(cmd)))
-    self.rows += [free, pinned]
+    self.rows += rows
 
   def true_wall(self):
     a = self.args
@@ -225,8 +246,9 @@ def print_report(bench, elapsed):
   print()
   print('vdsorun benchmarks: %s (%s), --vsyscall=%s %s' %
         (a.vdsorun, version, a.mode, ' '.join(a.vdsorun_arg)))
-  print('host: Linux %s, %d CPUs, vsyscall=%s; %d repetitions, medians; ratio = vdsorun/native'
-        % (os.uname().release, os.cpu_count(), host_vsyscall_mode(), a.reps))
+  print('host: Linux %s, %d CPUs, vsyscall=%s, load average %.2f at the end (noise)' %
+        (os.uname().release, os.cpu_count(), host_vsyscall_mode(), os.getloadavg()[0]))
+  print('%d repetitions, medians; ratio = vdsorun/native' % a.reps)
   print()
   header = ('benchmark', 'native', 'vdsorun', 'ratio', 'DESIGN 7 anchor (native / vdsorun)')
   lines = [header]
@@ -243,22 +265,31 @@ def print_report(bench, elapsed):
   rows = {r.key: r for r in bench.rows}
   print()
   if 'vsyscall_free' in rows:
-    free = rows['vsyscall_free'].median(rows['vsyscall_free'].vdsorun)
-    pinned = rows['vsyscall_pinned'].median(rows['vsyscall_pinned'].vdsorun)
-    print('(a) vdsorun stop, not pinned / pinned to one CPU: %s / %s = %s '
-          '(DESIGN 7: ~65,000 / ~13,500 = ~4.8x)' % (fmt_ns(free), fmt_ns(pinned),
-                                                     fmt_ratio(free / pinned)))
+    def stop(key):
+      return rows[key].median(rows[key].vdsorun) if key in rows else None
+    free, pinned, split = stop('vsyscall_free'), stop('vsyscall_pinned'), stop('vsyscall_split')
+    print('(a) vdsorun stop, not pinned / all on one CPU: %s / %s = %s' %
+          (fmt_ns(free), fmt_ns(pinned), fmt_ratio(free / pinned)))
+    if split is not None:
+      print('    tracer and tracee on different CPUs / one CPU: %s / %s = %s '
+            '(DESIGN 7: ~65,000 / ~13,500 = ~4.8x)' %
+            (fmt_ns(split), fmt_ns(pinned), fmt_ratio(split / pinned)))
     kernel = rows['vsyscall_free'].median(rows['vsyscall_free'].native)
-    print('    one stop costs %.0f kernel emulations not pinned, %.0f pinned (DESIGN 7: 30-150)'
-          % (free / kernel, pinned / kernel))
+    costs = ', '.join('%.0f %s' % (v / kernel, what)
+                      for v, what in ((free, 'not pinned'), (pinned, 'one CPU'),
+                                      (split, 'two CPUs')) if v is not None)
+    print('    one stop costs as much as this many kernel emulations: %s (DESIGN 7: 30-150)'
+          % costs)
   if 'true_wall' in rows:
     r = rows['true_wall']
     print('(b) vdsorun start-up and exit add %s to a /bin/true run'
           % fmt_ns(r.median(r.vdsorun) - r.median(r.native)))
   if 'shell_loop' in rows:
     r = rows['shell_loop']
-    print('(d) each traced fork+exec adds %s' %
-          fmt_ns((r.median(r.vdsorun) - r.median(r.native)) / SHELL_LOOP_COUNT))
+    added = (r.median(r.vdsorun) - r.median(r.native)) / SHELL_LOOP_COUNT
+    print('(d) each traced fork+exec adds %s%s' %
+          (fmt_ns(abs(added)) if added >= 0 else '-' + fmt_ns(-added),
+           '' if added >= 0 else ' (none measurable: native was slower)'))
   print()
   print('spread (min-max of all samples):')
   for r in bench.rows:
@@ -293,6 +324,8 @@ def parse_args(argv):
                  help='vsyscalls per native run of (a) (default 1000000)')
   p.add_argument('--traced-calls', type=int, default=20_000,
                  help='vsyscalls per vdsorun run of (a), each a ptrace stop (default 20000)')
+  p.add_argument('--split-calls', type=int, default=4_000,
+                 help='vsyscalls per vdsorun run of (a) split across two CPUs (default 4000)')
   p.add_argument('--syscalls', type=int, default=1_000_000,
                  help='getppid calls per run of (c) (default 1000000)')
   p.add_argument('--spawn-rounds', type=int, default=30, help='runs of (b) each way (default 30)')
@@ -305,19 +338,21 @@ def parse_args(argv):
   if args.quick:
     args.reps, args.spawn_rounds, args.shell_reps = 3, 10, 3
     args.native_calls, args.traced_calls, args.syscalls = 200_000, 5_000, 200_000
+    args.split_calls = 1_000
   if args.bench_dir is None:
     args.bench_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
         args.vdsorun))), 'bench')
   if not args.only or set(args.only) - set('abcd'):
     p.error('--only takes letters from "abcd"')
-  if min(args.reps, args.native_calls, args.traced_calls, args.syscalls, args.spawn_rounds,
-         args.shell_reps) <= 0:
+  if min(args.reps, args.native_calls, args.traced_calls, args.split_calls, args.syscalls,
+         args.spawn_rounds, args.shell_reps) <= 0:
     p.error('counts must be positive')
   return args
 
 
 def main(argv):
   args = parse_args(argv)
+  sys.stdout.reconfigure(line_buffering=True)  # keep the table after stderr's progress lines
   start = time.monotonic()
   try:
     bench = Bench(args)

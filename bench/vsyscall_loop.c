@@ -1,4 +1,10 @@
 // Bench program: calls the legacy vsyscall gettimeofday entry N times, prints ns per call.
+//
+// usage: bench_vsyscall_loop [CALLS [CPU]]
+// With CPU, the program pins itself there first: run vdsorun under `taskset -c OTHER` and the
+// tracer and this tracee are kept on different CPUs, the slow case of DESIGN.md section 7.
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/time.h>
@@ -12,9 +18,24 @@ typedef long (*vsyscall_gettimeofday_fn)(struct timeval*, struct timezone*);
 
 int main(int argc, char** argv) {
   long n = bench_count_arg(argc, argv, 1000000);
-  if (n < 0) {
-    fprintf(stderr, "usage: %s [CALLS]\n", argv[0]);
+  if (n < 0 || argc > 3) {
+    fprintf(stderr, "usage: %s [CALLS [CPU]]\n", argv[0]);
     return 2;
+  }
+  if (argc == 3) {
+    char* end = 0;
+    long cpu = strtol(argv[2], &end, 10);
+    if (end == argv[2] || *end != '\0' || cpu < 0 || cpu >= CPU_SETSIZE) {
+      fprintf(stderr, "bad CPU number: %s\n", argv[2]);
+      return 2;
+    }
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET((int)cpu, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+      perror("sched_setaffinity");
+      return 2;
+    }
   }
   // volatile: the compiler must neither hoist the call out of the loop nor assume the
   // pointer's target; each iteration is one real call through the page.
