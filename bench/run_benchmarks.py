@@ -306,6 +306,22 @@ def default_vdsorun():
   return os.path.join(os.path.dirname(here), 'build', 'src', 'vdsorun')
 
 
+def default_bench_dir(vdsorun):
+  """The bench/ folder of vdsorun's build directory, else of build/ next to this script.
+
+  The second lets a vdsorun built elsewhere (another branch, a static build without the
+  bench programs) be measured with the programs built here."""
+  here = os.path.dirname(os.path.abspath(__file__))
+  candidates = [
+      os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(vdsorun))), 'bench'),
+      os.path.join(os.path.dirname(here), 'build', 'bench'),
+  ]
+  for d in candidates:
+    if os.access(os.path.join(d, 'bench_vsyscall_loop'), os.X_OK):
+      return d
+  return candidates[0]
+
+
 def parse_args(argv):
   p = argparse.ArgumentParser(description=__doc__,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -340,8 +356,7 @@ def parse_args(argv):
     args.native_calls, args.traced_calls, args.syscalls = 200_000, 5_000, 200_000
     args.split_calls = 1_000
   if args.bench_dir is None:
-    args.bench_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
-        args.vdsorun))), 'bench')
+    args.bench_dir = default_bench_dir(args.vdsorun)
   if not args.only or set(args.only) - set('abcd'):
     p.error('--only takes letters from "abcd"')
   if min(args.reps, args.native_calls, args.traced_calls, args.split_calls, args.syscalls,
