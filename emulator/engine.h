@@ -10,10 +10,12 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "emulator/disasm.h"
 #include "emulator/report.h"
 #include "emulator/spawn.h"
+#include "emulator/vdso_injector.h"
 #include "vsyscall/cpu_state.h"
 #include "vsyscall/mode.h"
 
@@ -29,6 +31,8 @@ struct EngineOptions {
   // Stop this process (the tracer) when the main program group-stops, so that a shell's job
   // control sees the job stop (set when vdsorun runs in a terminal's foreground).
   bool mirror_job_control = false;
+  // With VdsoMode::kInject: what to map into every new 64-bit image.
+  std::optional<InjectionAssets> inject;
 };
 
 // How a stopped thread is resumed.
@@ -55,6 +59,9 @@ struct Tracee {
   // "emulated" to "SIGSEGV" instead of counting a second call.
   uint64_t passed_call_target = 0;
   uint64_t passed_call_return = 0;
+  // Signals suppressed while vdsorun ran code in the thread, sent again with tgkill: at their
+  // signal-delivery-stop the original siginfo is put back.
+  std::vector<siginfo_t> requeued;
 };
 
 class Engine {
@@ -72,6 +79,7 @@ class Engine {
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
   void apply(pid_t tid, const Resume& r);
+  void stop_self_like(int sig);
 
   // vsyscall_stops.cc: stops that concern the legacy page.
   Resume on_seccomp(Tracee& t);

@@ -27,8 +27,9 @@ if [ -n "$missing" ]; then
 fi
 
 BUILD_DIR="${BUILD_DIR:-build}"
+log="$BUILD_DIR.setup.log"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  meson setup "$BUILD_DIR" ${MESON_ARGS:-} >/dev/null
+  meson setup "$BUILD_DIR" ${MESON_ARGS:-} >"$log" 2>&1 || { cat "$log"; exit 1; }
 fi
-ninja -C "$BUILD_DIR" >/dev/null
+ninja -C "$BUILD_DIR" >"$log" 2>&1 || { tail -40 "$log"; exit 1; }
 echo "setup: built $BUILD_DIR/src/vdsorun"
