@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "process.h"
+
 namespace integration {
 
 const char* mode_name(VsysMode m) {

@@ -22,7 +22,7 @@ std::string vdsorun_path();
 // $VDSORUN_PROGRAMS (meson sets it to the build directory of tests/programs).
 std::string programs_dir();
 
-// Whether dynamically linked programs can run here (the x86-64 dynamic loader exists);
+// Whether the dynamically linked tracee programs can run here (loader and libraries present);
 // busybox guests may hold only the static programs.
 bool dynamic_programs_runnable();
 

@@ -237,8 +237,8 @@ std::vector<Row> build() {
       entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompOutranks);
 
   // --- concurrency, fork, exec, vfork, a shell ---
-  add("threads_8x1000", "threads", {"8", "1000"},
-      entry_call(caught(none_call(kGettimeofday, false)), ok({"OK threads n=8 calls=24000"})));
+  add("threads_8x3400", "threads", {"8", "3400"},
+      entry_call(caught(none_call(kGettimeofday, false)), ok({"OK threads n=8 calls=81600"})));
   add("exec_chain_3", "exec_chain", {"3", "5"},
       entry_call(killed(11), exits(5, {"OK exec_chain depth=3", "OK exec_chain depth=2",
                                        "OK exec_chain depth=1", "OK exec_chain depth=0"})));

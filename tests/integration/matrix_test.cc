@@ -69,7 +69,8 @@ void PrintTo(const MatrixCase& c, std::ostream* os) {
 // Why this case cannot be run on this host, or "".
 std::string skip_reason(const Row& row, const MatrixCase& c, VsysMode host) {
   if (c.linkage == Linkage::kDynamic && !dynamic_programs_runnable()) {
-    return "no x86-64 dynamic loader on this system: only the static programs can run";
+    return "the dynamic tracee programs cannot run here (no loader or libraries): only the static "
+           "ones can";
   }
   if (c.column == Column::kDirect) {
     if ((row.flags & kUserFaultSince69) != 0 && host != VsysMode::kNone &&
