@@ -183,6 +183,10 @@ Resume Engine::on_signal_stop(Tracee& t, int sig) {
   }
   if (sig == SIGSEGV) {
     if (auto r = on_sigsegv(t)) return *r;
+  } else if (sig == SIGTRAP && t.pending == Tracee::Pending::kInt3Trap) {
+    if (auto r = on_sigtrap(t)) return *r;
+  } else if (sig == SIGSYS) {
+    if (auto r = on_sigsys(t)) return *r;
   }
   return Resume::cont(sig);
 }

@@ -51,8 +51,17 @@ struct Tracee {
   // a kernel-raised SIGSEGV that must look like an instruction fetch fault: phase 1 waits for
   // the interrupt stop and points rip at the trap address; phase 2 waits for the fault there
   // and turns it into a fault at `fetch_addr`.
-  enum class Pending { kNone, kFetchFaultInterrupt, kFetchFaultTrap } pending = Pending::kNone;
+  // kInt3Trap: native mode ran into an int3 (0xcc) of the page; we made the CPU execute a
+  // real int3 at `borrowed_addr` (so the sigcontext says trap 3) and wait for its SIGTRAP.
+  enum class Pending {
+    kNone,
+    kFetchFaultInterrupt,
+    kFetchFaultTrap,
+    kInt3Trap
+  } pending = Pending::kNone;
   uint64_t fetch_addr = 0;
+  uint64_t borrowed_addr = 0;
+  uint8_t borrowed_byte = 0;
   vsyscall::Gpr saved{};
   // The call the host kernel was last left to emulate (seccomp pass-through). If the next
   // stop is that call's SIGSEGV (a pointer that faulted), the report moves it from
@@ -86,7 +95,13 @@ class Engine {
   // nullopt: this SIGSEGV has nothing to do with the page; deliver it as is.
   std::optional<Resume> on_sigsegv(Tracee& t);
   Resume on_fetch_fault_interrupt(Tracee& t);
+  // native_exec.cc: vsyscall=native running the page's bytes.
   Resume native_execute(Tracee& t, vsyscall::Gpr regs, siginfo_t si);
+  Resume native_syscall(Tracee& t, vsyscall::Gpr regs, uint64_t entry_addr);
+  Resume native_int3(Tracee& t, const vsyscall::Gpr& regs, uint64_t int3_addr);
+  std::optional<Resume> on_sigtrap(Tracee& t);
+  std::optional<Resume> on_sigsys(Tracee& t);
+  uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
   Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
   void record_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& outcome);
   void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,

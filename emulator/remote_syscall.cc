@@ -22,14 +22,14 @@ constexpr uint64_t kScratchSize = 1024;
 
 }  // namespace
 
-RemoteSyscalls::RemoteSyscalls(pid_t tid) : tid_(tid) {
+RemoteSyscalls::RemoteSyscalls(pid_t tid, std::optional<uint64_t> code_addr) : tid_(tid) {
   auto regs = get_regs(tid);
   if (!regs) {
     alive_ = false;
     return;
   }
   saved_ = *regs;
-  code_addr_ = regs->rip;
+  code_addr_ = code_addr.value_or(regs->rip);
   scratch_top_ = (regs->rsp - kScratchGap) & ~uint64_t{15};
   scratch_low_ = scratch_top_ - kScratchSize;
   ProcessMemory mem(tid);

@@ -19,8 +19,9 @@ namespace emulator {
 
 class RemoteSyscalls {
  public:
-  // The tracee must be in a ptrace stop. Check ok() before use.
-  explicit RemoteSyscalls(pid_t tid);
+  // The tracee must be in a ptrace stop. The code bytes are borrowed at `code_addr` (default:
+  // rip), which must be mapped executable. Check ok() before use.
+  explicit RemoteSyscalls(pid_t tid, std::optional<uint64_t> code_addr = std::nullopt);
   ~RemoteSyscalls();
   RemoteSyscalls(const RemoteSyscalls&) = delete;
   RemoteSyscalls& operator=(const RemoteSyscalls&) = delete;
