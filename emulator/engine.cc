@@ -199,6 +199,7 @@ void Engine::on_exec(Tracee& t) {
   Tracee& self = tracee(t.tid);
   self.tgid = self.tid;
   self.pending = Tracee::Pending::kNone;
+  shadow_pages_.erase(self.tid);  // the old image's mappings are gone
   char exe[4096];
   std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
   ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);

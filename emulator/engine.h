@@ -113,6 +113,8 @@ class Engine {
   Report& report_;
   Disassembler disasm_;
   std::unordered_map<pid_t, Tracee> tracees_;
+  // Per process: where its read-only copy of the page image is (displaced reads), 0 if none.
+  std::unordered_map<pid_t, uint64_t> shadow_pages_;
   pid_t main_pid_ = 0;
   int main_status_ = 0;
   bool main_done_ = false;

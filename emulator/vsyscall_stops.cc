@@ -2,9 +2,12 @@
 // and SIGSEGVs for calls (none host, or the host kernel's refusals) and reads. vsyscall/
 // decides; this file carries the decision out with ptrace (DESIGN.md 3.1-3.4).
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 
+#include "emulator/displaced_read.h"
 #include "emulator/engine.h"
 #include "emulator/log.h"
 #include "emulator/maps.h"
@@ -306,25 +309,48 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
   size_t n = mem.read_partial(regs.rip, code);
   vsyscall::CpuState st;
   st.gpr = regs;
-  if (!get_vector_regs(t.tid, st.vec, st.have_avx)) return {Resume::Kind::kNothing, 0};
+  if (!get_vector_regs(t.tid, st)) return {Resume::Kind::kNothing, 0};
   auto res = vsyscall::emulate_read(std::span<const uint8_t>(code, n), st, mem);
   using S = vsyscall::ReadEmulation::Status;
   switch (res.status) {
     case S::kDone:
       set_regs(t.tid, st.gpr);
-      if (res.vector_changed) set_vector_regs(t.tid, st.vec, st.have_avx);
+      if (res.vector_changed) set_vector_regs(t.tid, st, res.zmm_upper_zeroed);
       record_read(t, regs.rip, "read-emulated", res.instruction);
       return Resume::cont();
     case S::kFault:
       record_read(t, regs.rip, "SIGSEGV", res.instruction);
       return deliver(t.tid, si, SEGV_MAPERR, res.fault_addr);
+    case S::kWritesPage:
+      // A write faults in every mode. Even where the page is mapped (emulate, native) it is a
+      // kernel address, whose faults the kernel always reports as SEGV_MAPERR.
+      record_read(t, regs.rip, "SIGSEGV (write)", res.instruction);
+      return Resume::cont(SIGSEGV);
     case S::kUnsupported:
-    default:
+    default: {
+      // Let the CPU run it against a copy of the page, if one register clearly addresses it.
+      uint64_t& shadow = shadow_pages_[tgid_of(t)];
+      auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
+      for (const siginfo_t& s : d.deferred) {
+        t.requeued.push_back(s);
+        ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
+      }
+      const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;
+      if (d.status == DisplacedRead::Status::kGone) return {Resume::Kind::kNothing, 0};
+      if (d.status == DisplacedRead::Status::kDone) {
+        record_read(t, regs.rip, "read-emulated (executed on a copy)", insn);
+        return Resume::cont();
+      }
+      if (d.status == DisplacedRead::Status::kFault) {
+        record_read(t, regs.rip, "SIGSEGV", insn);
+        return deliver(t.tid, si, SEGV_MAPERR, d.fault_addr);
+      }
       record_read(t, regs.rip, "SIGSEGV (not emulated: " + res.reason + ")", res.instruction);
       VDSORUN_LOG(
           kWarn, "pid %d: cannot emulate the read of the vsyscall page by `%s` at %#llx: %s", t.tid,
           res.instruction.c_str(), static_cast<unsigned long long>(regs.rip), res.reason.c_str());
       return Resume::cont(SIGSEGV);
+    }
   }
 }
 
