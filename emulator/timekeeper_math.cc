@@ -119,6 +119,12 @@ std::optional<vdso::VvarClock> offset_clock(const vdso::VvarClock& c, int64_t of
   return out;
 }
 
+uint64_t safe_max_delta(uint64_t wanted, uint64_t mult, uint32_t shift) {
+  const vdso::u128 room = (static_cast<vdso::u128>(1) << 64) - 1 - second_in_fixed_point(shift);
+  if (mult == 0) return wanted;
+  return static_cast<uint64_t>(std::min<vdso::u128>(wanted, room / mult));
+}
+
 Reanchor reanchor(const vdso::VvarClock& old, uint64_t switch_tsc, int64_t target_ns,
                   double target_rate, const SlewPolicy& policy) {
   const ClockPoint at_switch = point_at(old, switch_tsc);

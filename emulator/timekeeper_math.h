@@ -66,6 +66,11 @@ vdso::VvarClock continued(uint64_t tsc, const ClockPoint& p, const MultShift& ra
 // offset); nullopt if that would be before its epoch.
 std::optional<vdso::VvarClock> offset_clock(const vdso::VvarClock& c, int64_t offset_ns);
 
+// The largest TSC delta readers may extrapolate: `wanted`, but small enough that
+// base_snsec + delta * mult fits in 64 bits for a clock of rate `mult` (readers multiply in 64
+// bits, as vvar.h promises them).
+uint64_t safe_max_delta(uint64_t wanted, uint64_t mult, uint32_t shift);
+
 struct SlewPolicy {
   double max_slew = 500e-6;        // largest rate correction, as a fraction (the kernel's adjtime)
   int64_t step_forward_ns = 1000;  // further behind than this: step forward instead of slewing

@@ -20,13 +20,13 @@ inline uint64_t cycle_delta(uint64_t tsc, uint64_t base_tsc) {
   return d & ~static_cast<uint64_t>(static_cast<int64_t>(d) >> 63);
 }
 
-// The clock after `delta` cycles from its anchor. The loop runs once per second of delta
-// beyond the anchor's second, which the caller bounds with Vvar::max_delta_cycles. shift is
-// below 64 (the supervisor writes 32).
+// The clock after `delta` cycles from its anchor, in 64-bit arithmetic: the caller guarantees
+// delta <= Vvar::max_delta_cycles, which the supervisor keeps small enough that
+// base_snsec + delta * mult cannot overflow (see vvar.h) and the carry loop runs at most a
+// couple of times. shift is below 64 (the supervisor writes 32).
 inline KernelTimespec clock_after(uint64_t base_sec, uint64_t base_snsec, uint64_t mult,
                                   uint32_t shift, uint64_t delta) {
-  const u128 scaled = static_cast<u128>(delta) * mult + base_snsec;
-  uint64_t nsec = static_cast<uint64_t>(scaled >> (shift & 63));
+  uint64_t nsec = (base_snsec + delta * mult) >> (shift & 63);
   uint64_t sec = base_sec;
   while (nsec >= kNsPerSec) {
     nsec -= kNsPerSec;

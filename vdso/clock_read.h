@@ -17,10 +17,10 @@ inline TransformParams load_transform(const Vvar* v, uint32_t id) {
                          vvar_load(v->transform.anchor_out[id])};
 }
 
-// The same readers with the time transform applied: off the fast path, taken only while a
-// transform is enabled.
-__attribute__((noinline)) inline bool read_hres_transformed(const Vvar* v, uint32_t id,
-                                                            KernelTimespec* ts) {
+// The general readers: bounded retries while the supervisor writes, the TSC clamp, the time
+// transform. False when the caller must ask the kernel. Kept out of line: the entry points
+// try the single-attempt fast paths below first.
+__attribute__((noinline)) inline bool read_hres(const Vvar* v, uint32_t id, KernelTimespec* ts) {
   const VvarClock& c = v->hres[id];
   for (uint32_t tries = 0; tries < kMaxReadTries; ++tries) {
     const uint64_t seq = seq_begin(v);
@@ -30,14 +30,14 @@ __attribute__((noinline)) inline bool read_hres_transformed(const Vvar* v, uint3
     }
     const uint32_t flags = vvar_load(v->flags);
     const uint32_t transform = vvar_load(v->transform_enabled);
+    const uint64_t tsc = rdtsc_ordered();
     const uint64_t max_delta = vvar_load(v->max_delta_cycles);
     const uint64_t base_tsc = vvar_load(c.base_tsc);
     const uint64_t base_sec = vvar_load(c.base_sec);
     const uint64_t base_snsec = vvar_load(c.base_snsec);
     const uint64_t mult = vvar_load(c.mult);
     const uint32_t shift = vvar_load(c.shift);
-    const TransformParams tp = load_transform(v, id);
-    const uint64_t tsc = rdtsc_ordered();
+    const TransformParams tp = transform != 0 ? load_transform(v, id) : TransformParams{};
     if (seq_retry(v, seq)) continue;
     if (!(flags & kVvarClocksValid)) return false;
     const uint64_t delta = cycle_delta(tsc, base_tsc);
@@ -49,8 +49,7 @@ __attribute__((noinline)) inline bool read_hres_transformed(const Vvar* v, uint3
   return false;
 }
 
-__attribute__((noinline)) inline bool read_coarse_transformed(const Vvar* v, uint32_t id,
-                                                              KernelTimespec* ts) {
+__attribute__((noinline)) inline bool read_coarse(const Vvar* v, uint32_t id, KernelTimespec* ts) {
   const VvarTimespec& c = v->coarse[id];
   for (uint32_t tries = 0; tries < kMaxReadTries; ++tries) {
     const uint64_t seq = seq_begin(v);
@@ -62,7 +61,7 @@ __attribute__((noinline)) inline bool read_coarse_transformed(const Vvar* v, uin
     const uint32_t transform = vvar_load(v->transform_enabled);
     const uint64_t sec = vvar_load(c.sec);
     const uint64_t nsec = vvar_load(c.nsec);
-    const TransformParams tp = load_transform(v, id);
+    const TransformParams tp = transform != 0 ? load_transform(v, id) : TransformParams{};
     if (seq_retry(v, seq)) continue;
     if (!(flags & kVvarClocksValid)) return false;
     *ts = KernelTimespec{static_cast<int64_t>(sec), static_cast<int64_t>(nsec)};
@@ -72,60 +71,47 @@ __attribute__((noinline)) inline bool read_coarse_transformed(const Vvar* v, uin
   return false;
 }
 
-// Clock `id` (one of kHresClockMask) from the TSC; false if the caller must ask the kernel.
-// Checks that only decide "ask the kernel" or "take the slow path" may act on a torn value:
-// both of those are correct whatever the snapshot.
-__attribute__((always_inline)) inline bool read_hres(const Vvar* v, uint32_t id,
-                                                     KernelTimespec* ts) {
-  const VvarClock& c = v->hres[id];
-  for (uint32_t tries = 0; tries < kMaxReadTries; ++tries) {
-    const uint64_t seq = seq_begin(v);
-    if (__builtin_expect(seq & 1, 0)) {
-      cpu_relax();
-      continue;
-    }
-    if (__builtin_expect(!(vvar_load(v->flags) & kVvarClocksValid), 0)) return false;
-    if (__builtin_expect(vvar_load(v->transform_enabled) != 0, 0)) {
-      return read_hres_transformed(v, id, ts);
-    }
-    const uint64_t max_delta = vvar_load(v->max_delta_cycles);
-    const uint64_t base_tsc = vvar_load(c.base_tsc);
-    const uint64_t base_sec = vvar_load(c.base_sec);
-    const uint64_t base_snsec = vvar_load(c.base_snsec);
-    const uint64_t mult = vvar_load(c.mult);
-    const uint32_t shift = vvar_load(c.shift);
-    const uint64_t tsc = rdtsc_ordered();
-    if (__builtin_expect(seq_retry(v, seq), 0)) continue;
-
-    const uint64_t delta = cycle_delta(tsc, base_tsc);
-    if (__builtin_expect(delta > max_delta, 0)) return false;
-    *ts = clock_after(base_sec, base_snsec, mult, shift, delta);
-    return true;
+// The fast paths: one attempt, no transform, no clamp, no calls (so the entry points need no
+// stack frame). False sends the caller to the general path, which decides properly; a torn
+// value can only ever cause that. The TSC is sampled before the fields are loaded, which
+// keeps few values live across rdtsc; the retry check after both still covers them.
+__attribute__((always_inline)) inline bool try_hres(const Vvar* v, uint32_t id,
+                                                    KernelTimespec* ts) {
+  const uint64_t seq = seq_begin(v);
+  const uint32_t flags = vvar_load(v->flags);
+  const uint32_t transform = vvar_load(v->transform_enabled);
+  if (__builtin_expect((seq & 1) != 0 || !(flags & kVvarClocksValid) || transform != 0, 0)) {
+    return false;
   }
-  return false;
+  const uint64_t tsc = rdtsc_ordered();
+  const VvarClock& c = v->hres[id];
+  const uint64_t max_delta = vvar_load(v->max_delta_cycles);
+  const uint64_t base_tsc = vvar_load(c.base_tsc);
+  const uint64_t base_sec = vvar_load(c.base_sec);
+  const uint64_t base_snsec = vvar_load(c.base_snsec);
+  const uint64_t mult = vvar_load(c.mult);
+  const uint32_t shift = vvar_load(c.shift);
+  if (__builtin_expect(seq_retry(v, seq), 0)) return false;
+  // A TSC before the anchor wraps to a huge delta: the general path clamps it.
+  const uint64_t delta = tsc - base_tsc;
+  if (__builtin_expect(delta > max_delta, 0)) return false;
+  *ts = clock_after(base_sec, base_snsec, mult, shift, delta);
+  return true;
 }
 
-// Coarse clock `id` (one of kCoarseClockMask): the supervisor's last copy of the kernel's.
-__attribute__((always_inline)) inline bool read_coarse(const Vvar* v, uint32_t id,
-                                                       KernelTimespec* ts) {
-  const VvarTimespec& c = v->coarse[id];
-  for (uint32_t tries = 0; tries < kMaxReadTries; ++tries) {
-    const uint64_t seq = seq_begin(v);
-    if (__builtin_expect(seq & 1, 0)) {
-      cpu_relax();
-      continue;
-    }
-    if (__builtin_expect(!(vvar_load(v->flags) & kVvarClocksValid), 0)) return false;
-    if (__builtin_expect(vvar_load(v->transform_enabled) != 0, 0)) {
-      return read_coarse_transformed(v, id, ts);
-    }
-    const uint64_t sec = vvar_load(c.sec);
-    const uint64_t nsec = vvar_load(c.nsec);
-    if (__builtin_expect(seq_retry(v, seq), 0)) continue;
-    *ts = KernelTimespec{static_cast<int64_t>(sec), static_cast<int64_t>(nsec)};
-    return true;
+__attribute__((always_inline)) inline bool try_coarse(const Vvar* v, uint32_t id,
+                                                      KernelTimespec* ts) {
+  const uint64_t seq = seq_begin(v);
+  const uint32_t flags = vvar_load(v->flags);
+  const uint32_t transform = vvar_load(v->transform_enabled);
+  const uint64_t sec = vvar_load(v->coarse[id].sec);
+  const uint64_t nsec = vvar_load(v->coarse[id].nsec);
+  if (__builtin_expect((seq & 1) != 0 || !(flags & kVvarClocksValid) || transform != 0, 0)) {
+    return false;
   }
-  return false;
+  if (__builtin_expect(seq_retry(v, seq), 0)) return false;
+  *ts = KernelTimespec{static_cast<int64_t>(sec), static_cast<int64_t>(nsec)};
+  return true;
 }
 
 // sys_tz as the supervisor last saw it; false if the caller must ask the kernel.

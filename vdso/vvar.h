@@ -81,8 +81,11 @@ struct alignas(64) Vvar {
   uint64_t seq;      // seqlock counter: odd while the supervisor writes
   uint32_t flags;    // kVvarClocksValid ...
   uint32_t getcpu_method;
-  uint64_t max_delta_cycles;  // a TSC delta beyond this means a stalled supervisor: syscall
-  int32_t tz_minuteswest;     // the kernel's sys_tz, for gettimeofday's second argument
+  // A TSC delta beyond this means a stalled supervisor: readers ask the kernel. The writer
+  // keeps it small enough that base_snsec + max_delta_cycles * mult < 2^64 for every clock,
+  // so readers multiply in 64 bits.
+  uint64_t max_delta_cycles;
+  int32_t tz_minuteswest;  // the kernel's sys_tz, for gettimeofday's second argument
   int32_t tz_dsttime;
   uint32_t transform_enabled;
   uint32_t reserved0;

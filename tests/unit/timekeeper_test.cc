@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "emulator/timekeeper_math.h"
+#include "vdso/clock_math.h"
 
 namespace emulator::timekeeping {
 namespace {
@@ -154,6 +155,17 @@ TEST(Timekeeping, ReanchorSequenceNeverGoesBackwards) {
   // And it stayed on target: within noise of the true clock.
   const int64_t truth = 1000000 + static_cast<int64_t>(static_cast<double>(tsc - 1000) * true_rate);
   EXPECT_NEAR(static_cast<double>(ns_at(clock, tsc) - truth), 0, 200);
+}
+
+TEST(Timekeeping, SafeMaxDeltaKeepsTheReadersProductIn64Bits) {
+  const MultShift ms = mult_shift_for(kRate);
+  EXPECT_EQ(safe_max_delta(kSecond, ms.mult, kShift), kSecond);  // one second is far inside
+  const uint64_t cap = safe_max_delta(UINT64_MAX, ms.mult, kShift);
+  EXPECT_GT(cap, 3 * kSecond);
+  // The largest base_snsec is one fixed-point unit short of a second.
+  const vdso::u128 worst = (vdso::u128{1000000000} << kShift) - 1 + vdso::u128{cap} * ms.mult;
+  EXPECT_LT(worst, vdso::u128{1} << 64);
+  EXPECT_GE(worst + ms.mult + 1, vdso::u128{1} << 64);  // and one cycle more would not fit
 }
 
 TEST(Timekeeping, NtpRatioFollowsTickAndFreq) {

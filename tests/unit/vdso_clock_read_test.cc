@@ -136,6 +136,40 @@ TEST(VdsoClockRead, TransformOffsetsAndFreezes) {
   EXPECT_EQ(fallback.tv_sec, 3610);  // identity when disabled
 }
 
+TEST(VdsoClockRead, FastPathAgreesWithTheGeneralPath) {
+  const uint64_t start = rdtsc_ordered();
+  auto v = valid_page(start);
+  KernelTimespec fast{}, general{};
+  ASSERT_TRUE(try_hres(v.get(), kClockMonotonic, &fast));
+  ASSERT_TRUE(read_hres(v.get(), kClockMonotonic, &general));
+  EXPECT_LE(ns(fast), ns(general));
+  EXPECT_GE(ns(fast), 1000999999990);
+  ASSERT_TRUE(try_coarse(v.get(), kClockMonotonicCoarse, &fast));
+  EXPECT_EQ(fast.tv_sec, 77);
+}
+
+TEST(VdsoClockRead, FastPathDefersEverythingUnusual) {
+  KernelTimespec ts{};
+  auto v = valid_page(rdtsc_ordered());
+  v->seq = 3;  // mid-update
+  EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
+  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
+  v = valid_page(rdtsc_ordered());
+  v->flags = 0;
+  EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
+  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
+  v = valid_page(rdtsc_ordered());
+  v->transform_enabled = 1;
+  EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
+  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
+  v = valid_page(rdtsc_ordered() + (uint64_t{1} << 40));  // TSC before the anchor: clamp
+  EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
+  EXPECT_TRUE(read_hres(v.get(), kClockMonotonic, &ts));
+  v = valid_page(rdtsc_ordered() - 1000000);
+  v->max_delta_cycles = 1000;  // stale
+  EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
+}
+
 TEST(VdsoClockRead, TimezoneIsCopied) {
   auto v = valid_page(rdtsc_ordered());
   v->tz_minuteswest = -60;
