@@ -396,8 +396,10 @@ struct Timekeeper::Engine {
     store_coarse(page->coarse[vdso::kClockMonotonicCoarse], mono_coarse);
     vdso::vvar_store(page->tz_minuteswest, static_cast<int32_t>(tz.tz_minuteswest));
     vdso::vvar_store(page->tz_dsttime, static_cast<int32_t>(tz.tz_dsttime));
+    // Readers multiply in 64 bits: keep the extrapolation inside what fits (vvar.h).
+    const uint64_t wanted = static_cast<uint64_t>(kMaxDeltaSeconds * 1e9 / raw_rate);
     vdso::vvar_store(page->max_delta_cycles,
-                     static_cast<uint64_t>(kMaxDeltaSeconds * 1e9 / raw_rate));
+                     tk::safe_max_delta(wanted, std::max(mono.mult, raw.mult), mono.shift));
     vdso::vvar_store(page->flags, vdso::kVvarClocksValid);
     ++stats.updates;
   }
