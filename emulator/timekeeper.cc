@@ -361,8 +361,8 @@ struct Timekeeper::Engine {
     const tk::SlewPolicy policy{
         500e-6, 1000, static_cast<uint64_t>(4.0 * static_cast<double>(interval_ns) / raw_rate)};
     VvarWriteSection section(page);
-    // Sampled after the counter went odd: every reader still using the old formula read its
-    // TSC before this point, so continuity here is all that monotonicity needs.
+    // Sampled after the counter went odd (and a full fence): readers still using the old formula
+    // sampled their TSC before about this point, so continuity here is what monotonicity needs.
     const uint64_t switch_tsc = vdso::rdtsc_ordered();
     if (mono_reading) {
       const auto r =

@@ -5,10 +5,12 @@
 
 namespace vdso {
 
-// lfence first: the TSC is sampled only after every earlier load (the sequence counter and the
-// clock fields) has completed, as the kernel's rdtsc_ordered() does. A later load (the retry
-// check) cannot complete before this sample is taken, so a reader that passes the retry check
-// sampled the TSC before the writer's next update became visible.
+// lfence first, as the kernel's rdtsc_ordered(): the TSC is sampled only after the sequence
+// counter and the flags were loaded, so it is never older than the snapshot it is paired with.
+// The loads after it (clock fields, retry check) are covered by the retry check. A reader whose
+// TSC was sampled a few cycles after the writer's switch point yet paired with the old formula
+// sees a value that differs from the new formula's by far less than a nanosecond there (the new
+// formula starts at the old one's value and their rates differ by at most the 500 ppm slew).
 inline uint64_t rdtsc_ordered() {
   uint32_t lo;
   uint32_t hi;
