@@ -166,7 +166,11 @@ int UserlandExec::run() const {
     *w++ = value;
   }
   const uint64_t entry = bias + eh.e_entry;
-  asm volatile("mov %0, %%rsp\n\txor %%edx, %%edx\n\tjmp *%1" : : "r"(sp), "r"(entry) : "memory");
+  // rdx (the kernel passes 0: no atexit function) is clobbered so no operand lives in it.
+  asm volatile("mov %0, %%rsp\n\txor %%edx, %%edx\n\tjmp *%1"
+               :
+               : "r"(sp), "r"(entry)
+               : "rdx", "memory");
   __builtin_unreachable();
 }
 
