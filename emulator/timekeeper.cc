@@ -37,6 +37,8 @@ constexpr int kTries = 5;
 constexpr int64_t kStepThresholdNs = 200;
 // Wake this long after the kernel's tick is due, so its coarse clocks have moved.
 constexpr int64_t kTickMarginNs = 200000;
+// Updates between two looks at the kernel's NTP state.
+constexpr int kNtpCheckEvery = 25;
 // Supervisor silence after which readers ask the kernel instead.
 constexpr double kMaxDeltaSeconds = 1.0;
 
@@ -233,6 +235,7 @@ struct Timekeeper::Engine {
   int64_t offs_boot = 0;  // BOOTTIME - MONOTONIC
   int64_t offs_tai = 0;   // TAI - REALTIME (whole seconds)
   int64_t coarse_mono_ns = 0;
+  int updates_since_ntp = 0;
   TimekeeperStats stats;
 
   void say(const std::string& line) const {
@@ -318,7 +321,10 @@ struct Timekeeper::Engine {
         best_reading(CLOCK_MONOTONIC, kTries, accept_width, &stats.rejected_readings);
     const auto raw_reading =
         best_reading(CLOCK_MONOTONIC_RAW, kTries, accept_width, &stats.rejected_readings);
-    const NtpState now_ntp = ntp_state();
+    // adjtimex is not free (it feeds the entropy pool): ask every few updates; a frequency
+    // change goes unnoticed for at most ~100 ms, and NTP daemons change it by < 1 ppm.
+    const NtpState now_ntp = ++updates_since_ntp >= kNtpCheckEvery ? ntp_state() : ntp;
+    if (updates_since_ntp >= kNtpCheckEvery) updates_since_ntp = 0;
     if (!(now_ntp == ntp)) {
       // The kernel's frequency changed: forget the old rate, predict the new one from it.
       mono_rate *= tk::ntp_ratio(now_ntp.tick, now_ntp.freq) / tk::ntp_ratio(ntp.tick, ntp.freq);
@@ -511,8 +517,10 @@ void Timekeeper::run(std::stop_token stop) {
     return;
   }
   Engine engine(page_, interval_, options_.log);
+  // The CPU's TSC flags are fixed; only the clocksource can change (the kernel's watchdog).
+  const std::string flags = cpu_flags();
   while (!stop.stop_requested()) {
-    if (const auto why = tk::tsc_unusable_reason(cpu_flags(), clocksource())) {
+    if (const auto why = tk::tsc_unusable_reason(flags, clocksource())) {
       engine.invalidate();
       set_state(State::kInvalid, *why);
       // The clocksource may come back (the kernel's watchdog can switch it either way).
@@ -528,7 +536,7 @@ void Timekeeper::run(std::stop_token stop) {
       record(engine.stats);
       if (now_ns(CLOCK_MONOTONIC) >= next_check) {
         next_check += kNs;
-        if (tk::tsc_unusable_reason(cpu_flags(), clocksource())) break;
+        if (tk::tsc_unusable_reason(flags, clocksource())) break;
       }
     }
   }
