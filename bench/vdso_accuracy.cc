@@ -38,11 +38,13 @@ int main(int argc, char** argv) {
   const auto s = injected.timekeeper().stats();
   std::printf(
       "\ntimekeeper: %llu updates, %llu rejected readings, %llu offset steps, %llu forward "
-      "steps; MONOTONIC error before each re-anchor: last %lld ns, max |%lld| ns\n",
+      "steps, %llu rate kicks; MONOTONIC error before each re-anchor: last %lld ns, max |%lld| "
+      "ns\n",
       static_cast<unsigned long long>(s.updates),
       static_cast<unsigned long long>(s.rejected_readings),
       static_cast<unsigned long long>(s.realtime_steps),
-      static_cast<unsigned long long>(s.forward_steps), static_cast<long long>(s.last_error_ns),
+      static_cast<unsigned long long>(s.forward_steps),
+      static_cast<unsigned long long>(s.rate_kicks), static_cast<long long>(s.last_error_ns),
       static_cast<long long>(s.max_abs_error_ns));
   return ok ? 0 : 1;
 }

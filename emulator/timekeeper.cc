@@ -37,6 +37,10 @@ constexpr int kTries = 5;
 constexpr int64_t kStepThresholdNs = 200;
 // Wake this long after the kernel's tick is due, so its coarse clocks have moved.
 constexpr int64_t kTickMarginNs = 200000;
+// A MONOTONIC error before re-anchoring beyond this is no noise: the kernel's rate changed.
+constexpr int64_t kRateKickNs = 100;
+// Beyond this the kernel's clocks jumped relative to the TSC: recalibrate from scratch.
+constexpr int64_t kDiscontinuityNs = 1000000;
 // Updates between two looks at the kernel's NTP state.
 constexpr int kNtpCheckEvery = 25;
 // Supervisor silence after which readers ask the kernel instead.
@@ -52,21 +56,23 @@ int64_t now_ns(clockid_t id) {
   return to_ns(ts);
 }
 
-tk::Bracket read_clock(clockid_t id) {
+using KernelClock = int (*)(clockid_t, timespec*);
+
+tk::Bracket read_clock(KernelClock kernel_clock, clockid_t id) {
   tk::Bracket b;
   timespec ts;
   b.tsc_before = vdso::rdtsc_ordered();
-  clock_gettime(id, &ts);
+  kernel_clock(id, &ts);
   b.tsc_after = vdso::rdtsc_ordered();
   b.ns = to_ns(ts);
   return b;
 }
 
-std::optional<tk::Bracket> best_reading(clockid_t id, int tries, uint64_t max_width,
-                                        uint64_t* rejected) {
+std::optional<tk::Bracket> best_reading(KernelClock kernel_clock, clockid_t id, int tries,
+                                        uint64_t max_width, uint64_t* rejected) {
   std::array<tk::Bracket, 16> readings;
   tries = std::min<int>(tries, static_cast<int>(readings.size()));
-  for (int i = 0; i < tries; ++i) readings[i] = read_clock(id);
+  for (int i = 0; i < tries; ++i) readings[i] = read_clock(kernel_clock, id);
   auto best = tk::narrowest(std::span(readings.data(), static_cast<size_t>(tries)), max_width);
   if (!best && rejected != nullptr) ++*rejected;
   return best;
@@ -215,12 +221,13 @@ NtpState ntp_state() {
 
 // Everything the timekeeper thread owns between updates.
 struct Timekeeper::Engine {
-  Engine(vdso::Vvar* page, std::chrono::nanoseconds interval,
+  Engine(vdso::Vvar* page, std::chrono::nanoseconds interval, KernelClock kernel_clock,
          const std::function<void(std::string_view)>& log)
-      : page(page), interval_ns(interval.count()), log(log) {}
+      : page(page), interval_ns(interval.count()), kernel_clock(kernel_clock), log(log) {}
 
   vdso::Vvar* page;
   int64_t interval_ns;
+  KernelClock kernel_clock;
   const std::function<void(std::string_view)>& log;
 
   uint64_t accept_width = 0;  // cycles; wider brackets were disturbed
@@ -235,6 +242,8 @@ struct Timekeeper::Engine {
   int64_t offs_boot = 0;  // BOOTTIME - MONOTONIC
   int64_t offs_tai = 0;   // TAI - REALTIME (whole seconds)
   int64_t coarse_mono_ns = 0;
+  uint64_t mono_anchor_tsc = 0;   // where MONOTONIC was last re-anchored
+  int64_t mono_anchor_error = 0;  // and its error there (the new formula continues from it)
   int updates_since_ntp = 0;
   TimekeeperStats stats;
 
@@ -245,8 +254,8 @@ struct Timekeeper::Engine {
   // `clock` minus the MONOTONIC prediction at the same TSC; both readings go through the same
   // code path, so the unknown position of the kernel's TSC read inside a bracket cancels out.
   std::optional<int64_t> offset_once(clockid_t clock) {
-    const auto m = best_reading(CLOCK_MONOTONIC, kTries, accept_width, nullptr);
-    const auto c = best_reading(clock, kTries, accept_width, nullptr);
+    const auto m = best_reading(kernel_clock, CLOCK_MONOTONIC, kTries, accept_width, nullptr);
+    const auto c = best_reading(kernel_clock, clock, kTries, accept_width, nullptr);
     if (!m || !c) return std::nullopt;
     return c->ns - tk::predict_ns(*m, mono_rate, c->tsc_mid());
   }
@@ -262,18 +271,18 @@ struct Timekeeper::Engine {
 
   bool calibrate(std::stop_token& stop, std::chrono::milliseconds period) {
     std::array<tk::Bracket, 64> probe;
-    for (auto& b : probe) b = read_clock(CLOCK_MONOTONIC);
+    for (auto& b : probe) b = read_clock(kernel_clock, CLOCK_MONOTONIC);
     const auto narrow = tk::narrowest(probe);
     if (!narrow) return false;
     // An interrupt or a preemption inside a bracket makes it microseconds wide; a cache miss
     // does not double it.
     accept_width = 2 * narrow->width() + 64;
 
-    const auto mono0 = best_reading(CLOCK_MONOTONIC, 9, accept_width, nullptr);
-    const auto raw0 = best_reading(CLOCK_MONOTONIC_RAW, 9, accept_width, nullptr);
+    const auto mono0 = best_reading(kernel_clock, CLOCK_MONOTONIC, 9, accept_width, nullptr);
+    const auto raw0 = best_reading(kernel_clock, CLOCK_MONOTONIC_RAW, 9, accept_width, nullptr);
     if (!sleep_until(now_ns(CLOCK_MONOTONIC) + period.count() * 1000000, stop)) return false;
-    const auto mono1 = best_reading(CLOCK_MONOTONIC, 9, accept_width, nullptr);
-    const auto raw1 = best_reading(CLOCK_MONOTONIC_RAW, 9, accept_width, nullptr);
+    const auto mono1 = best_reading(kernel_clock, CLOCK_MONOTONIC, 9, accept_width, nullptr);
+    const auto raw1 = best_reading(kernel_clock, CLOCK_MONOTONIC_RAW, 9, accept_width, nullptr);
     if (!mono0 || !raw0 || !mono1 || !raw1) return false;
     mono_rate = tk::rate_between(*mono0, *mono1);
     raw_rate = tk::rate_between(*raw0, *raw1);
@@ -316,11 +325,13 @@ struct Timekeeper::Engine {
     ++stats.realtime_steps;
   }
 
-  void update() {
+  // False if the kernel's clocks jumped relative to the TSC (a suspend, a TSC reset): the
+  // caller recalibrates.
+  bool update() {
     const auto mono_reading =
-        best_reading(CLOCK_MONOTONIC, kTries, accept_width, &stats.rejected_readings);
-    const auto raw_reading =
-        best_reading(CLOCK_MONOTONIC_RAW, kTries, accept_width, &stats.rejected_readings);
+        best_reading(kernel_clock, CLOCK_MONOTONIC, kTries, accept_width, &stats.rejected_readings);
+    const auto raw_reading = best_reading(kernel_clock, CLOCK_MONOTONIC_RAW, kTries, accept_width,
+                                          &stats.rejected_readings);
     // adjtimex is not free (it feeds the entropy pool): ask every few updates; a frequency
     // change goes unnoticed for at most ~100 ms, and NTP daemons change it by < 1 ppm.
     const NtpState now_ntp = ++updates_since_ntp >= kNtpCheckEvery ? ntp_state() : ntp;
@@ -333,6 +344,26 @@ struct Timekeeper::Engine {
       say("vvar: the kernel's NTP frequency changed; re-measuring the clock rate");
     }
     if (mono_reading) {
+      const int64_t error = tk::ns_at(mono, mono_reading->tsc_mid()) - mono_reading->ns;
+      if (std::abs(error) > kDiscontinuityNs) {
+        say("vvar: MONOTONIC is " + std::to_string(error) + " ns off the kernel's: recalibrating");
+        return false;
+      }
+      if (mono_anchor_tsc != 0) {
+        // Since the last re-anchor the error should have moved by (published slope - estimated
+        // kernel rate) * cycles. More than that means the kernel's rate changed without
+        // adjtimex's tick/freq saying so (an adjtime() slew, the kernel PLL): correct the rate
+        // by what the drift shows and start measuring it afresh.
+        const double cycles = static_cast<double>(mono_reading->tsc_mid() - mono_anchor_tsc);
+        const double slope = tk::ns_per_cycle({mono.mult, mono.shift});
+        const double unexpected =
+            static_cast<double>(error - mono_anchor_error) - (slope - mono_rate) * cycles;
+        if (std::abs(unexpected) > static_cast<double>(kRateKickNs)) {
+          mono_rate -= unexpected / cycles;
+          mono_window->reset();
+          ++stats.rate_kicks;
+        }
+      }
       mono_window->push(*mono_reading);
       if (auto r = mono_window->rate()) mono_rate = *r;
     }
@@ -351,14 +382,15 @@ struct Timekeeper::Engine {
       }
     }
     publish(mono_reading, raw_reading);
+    return true;
   }
 
   void publish(const std::optional<tk::Bracket>& mono_reading,
                const std::optional<tk::Bracket>& raw_reading) {
     timespec real_coarse;
     timespec mono_coarse;
-    clock_gettime(CLOCK_REALTIME_COARSE, &real_coarse);
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &mono_coarse);
+    kernel_clock(CLOCK_REALTIME_COARSE, &real_coarse);
+    kernel_clock(CLOCK_MONOTONIC_COARSE, &mono_coarse);
     coarse_mono_ns = to_ns(mono_coarse);
     // glibc's gettimeofday() no longer reports the kernel's timezone: ask the kernel.
     struct timezone tz {};
@@ -375,6 +407,8 @@ struct Timekeeper::Engine {
           tk::reanchor(mono, switch_tsc, tk::predict_ns(*mono_reading, mono_rate, switch_tsc),
                        mono_rate, policy);
       mono = r.clock;
+      mono_anchor_tsc = switch_tsc;
+      mono_anchor_error = r.stepped ? 0 : r.error_ns;
       stats.last_error_ns = r.error_ns;
       stats.max_abs_error_ns = std::max(stats.max_abs_error_ns, std::abs(r.error_ns));
       if (r.stepped) ++stats.forward_steps;
@@ -516,7 +550,9 @@ void Timekeeper::run(std::stop_token stop) {
     set_state(State::kInvalid, "syscalls were asked for");
     return;
   }
-  Engine engine(page_, interval_, options_.log);
+  Engine engine(page_, interval_,
+                options_.kernel_clock != nullptr ? options_.kernel_clock : &::clock_gettime,
+                options_.log);
   // The CPU's TSC flags are fixed; only the clocksource can change (the kernel's watchdog).
   const std::string flags = cpu_flags();
   while (!stop.stop_requested()) {
@@ -532,8 +568,9 @@ void Timekeeper::run(std::stop_token stop) {
     set_state(State::kValid, "");
     int64_t next_check = now_ns(CLOCK_MONOTONIC) + kNs;
     while (sleep_until(engine.next_deadline(), stop)) {
-      engine.update();
+      const bool ok = engine.update();
       record(engine.stats);
+      if (!ok) break;
       if (now_ns(CLOCK_MONOTONIC) >= next_check) {
         next_check += kNs;
         if (tk::tsc_unusable_reason(flags, clocksource())) break;

@@ -4,6 +4,8 @@
 // clock ever going backwards.
 #pragma once
 
+#include <time.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -30,6 +32,9 @@ struct TimekeeperOptions {
   bool force_syscalls = false;
   // Use this getcpu method if it works on this machine (tests); otherwise the best that does.
   std::optional<vdso::GetcpuMethod> getcpu_method;
+  // Where the kernel's clocks are read (tests substitute a shifted or slewed "kernel");
+  // nullptr reads them with clock_gettime.
+  int (*kernel_clock)(clockid_t, timespec*) = nullptr;
   // Called on the timekeeper thread, one line per state change (calibrated, not valid, a
   // REALTIME step followed...), for the caller's -v logging.
   std::function<void(std::string_view)> log;
@@ -40,6 +45,7 @@ struct TimekeeperStats {
   uint64_t rejected_readings = 0;  // clock readings whose TSC bracket was too wide
   uint64_t realtime_steps = 0;     // REALTIME (or TAI/BOOTTIME) offset changes followed
   uint64_t forward_steps = 0;      // monotonic clocks stepped forward instead of slewed
+  uint64_t rate_kicks = 0;         // rate re-measurements forced by an unexpected drift
   int64_t last_error_ns = 0;       // MONOTONIC: our formula minus the kernel at the last update
   int64_t max_abs_error_ns = 0;    // the largest |last_error_ns| since calibration
   double tsc_hz = 0;               // the calibrated raw TSC rate

@@ -65,10 +65,13 @@ TEST(InjectedVdso, OrderingAgainstSyscallsHasNoViolations) {
     EXPECT_EQ(r.violations, 0u) << describe(r);
   }
   const auto s = v->timekeeper().stats();
-  std::printf("timekeeper: %llu updates, %llu rejected readings, last error %lld ns, max %lld ns\n",
-              static_cast<unsigned long long>(s.updates),
-              static_cast<unsigned long long>(s.rejected_readings),
-              static_cast<long long>(s.last_error_ns), static_cast<long long>(s.max_abs_error_ns));
+  std::printf(
+      "timekeeper: %llu updates, %llu rejected readings, %llu rate kicks, last error %lld ns, "
+      "max %lld ns\n",
+      static_cast<unsigned long long>(s.updates),
+      static_cast<unsigned long long>(s.rejected_readings),
+      static_cast<unsigned long long>(s.rate_kicks), static_cast<long long>(s.last_error_ns),
+      static_cast<long long>(s.max_abs_error_ns));
 }
 
 TEST(InjectedVdso, ErrorAgainstTheKernelStaysUnderOneMicrosecond) {
