@@ -1,7 +1,6 @@
 // The supervisor's timekeeper thread (see timekeeper.h).
 #include "emulator/timekeeper.h"
 
-#include <cpuid.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -15,14 +14,12 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include "emulator/timekeeper_math.h"
+#include "emulator/timekeeper_probe.h"
 #include "emulator/vvar_object.h"
 #include "vdso/abi.h"
-#include "vdso/getcpu.h"
 #include "vdso/tsc.h"
 
 namespace emulator {
@@ -76,101 +73,6 @@ std::optional<tk::Bracket> best_reading(KernelClock kernel_clock, clockid_t id, 
   auto best = tk::narrowest(std::span(readings.data(), static_cast<size_t>(tries)), max_width);
   if (!best && rejected != nullptr) ++*rejected;
   return best;
-}
-
-std::string read_first_line(const char* path, std::string_view prefix = {}) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, prefix.size(), prefix) == 0) return line;
-  }
-  return {};
-}
-
-std::string cpu_flags() {
-  return read_first_line("/proc/cpuinfo", "flags");
-}
-
-std::string clocksource() {
-  return read_first_line("/sys/devices/system/clocksource/clocksource0/current_clocksource");
-}
-
-// The kernel's (node << 12) | cpu for the calling thread, by syscall.
-std::optional<uint32_t> sys_cpunode() {
-  unsigned cpu = 0;
-  unsigned node = 0;
-  if (syscall(SYS_getcpu, &cpu, &node, nullptr) != 0) return std::nullopt;
-  return (node << vdso::kCpunodeCpuBits) | cpu;
-}
-
-bool cpu_supports(vdso::GetcpuMethod m, const std::string& flags) {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  const auto has_flag = [&](const char* word) {
-    return (" " + flags + " ").find(std::string(" ") + word + " ") != std::string::npos;
-  };
-  switch (m) {
-    case vdso::kGetcpuRdpid:
-      // The kernel lists rdpid only if it also loads IA32_TSC_AUX with the cpunode word.
-      return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 22)) && has_flag("rdpid");
-    case vdso::kGetcpuRdtscp:
-      return __get_cpuid(0x80000001, &a, &b, &c, &d) && (d & (1u << 27)) && has_flag("rdtscp");
-    case vdso::kGetcpuLsl:
-      return true;  // lsl cannot fault; an unusable segment only clears ZF
-    case vdso::kGetcpuSyscall:
-      return true;
-  }
-  return false;
-}
-
-std::optional<uint32_t> execute(vdso::GetcpuMethod m) {
-  uint32_t p = 0;
-  switch (m) {
-    case vdso::kGetcpuRdpid:
-      return vdso::cpunode_rdpid();
-    case vdso::kGetcpuRdtscp:
-      return vdso::cpunode_rdtscp();
-    case vdso::kGetcpuLsl:
-      return vdso::cpunode_lsl(&p) ? std::optional<uint32_t>(p) : std::nullopt;
-    case vdso::kGetcpuSyscall:
-      return sys_cpunode();
-  }
-  return std::nullopt;
-}
-
-// True if `m` is safe to execute here and agrees with the getcpu syscall.
-bool method_works(vdso::GetcpuMethod m, const std::string& flags) {
-  if (!cpu_supports(m, flags)) return false;
-  for (int i = 0; i < 16; ++i) {
-    const auto before = sys_cpunode();
-    const auto value = execute(m);
-    const auto after = sys_cpunode();
-    if (!before || !after || *before != *after) continue;  // migrated: try again
-    return value == before;
-  }
-  return false;
-}
-
-vdso::GetcpuMethod choose_getcpu(std::optional<vdso::GetcpuMethod> wanted) {
-  const std::string flags = cpu_flags();
-  if (wanted && method_works(*wanted, flags)) return *wanted;
-  for (vdso::GetcpuMethod m : {vdso::kGetcpuRdpid, vdso::kGetcpuRdtscp, vdso::kGetcpuLsl}) {
-    if (method_works(m, flags)) return m;
-  }
-  return vdso::kGetcpuSyscall;
-}
-
-const char* method_name(vdso::GetcpuMethod m) {
-  switch (m) {
-    case vdso::kGetcpuRdpid:
-      return "rdpid";
-    case vdso::kGetcpuRdtscp:
-      return "rdtscp";
-    case vdso::kGetcpuLsl:
-      return "lsl";
-    case vdso::kGetcpuSyscall:
-      return "syscall";
-  }
-  return "?";
 }
 
 std::chrono::nanoseconds default_interval() {
@@ -461,7 +363,7 @@ struct Timekeeper::Engine {
 Timekeeper::Timekeeper(vdso::Vvar* page, TimekeeperOptions options)
     : page_(page),
       options_(std::move(options)),
-      getcpu_method_(choose_getcpu(options_.getcpu_method)),
+      getcpu_method_(choose_getcpu_method(options_.getcpu_method)),
       interval_(options_.interval.count() > 0 ? options_.interval : default_interval()) {
   {
     VvarWriteSection section(page_);
@@ -515,7 +417,7 @@ std::string Timekeeper::status() const {
       std::snprintf(line, sizeof line,
                     "vvar valid: TSC %.6f GHz, update every %.3f ms, getcpu by %s",
                     stats_.tsc_hz / 1e9, static_cast<double>(interval_.count()) / 1e6,
-                    method_name(getcpu_method_));
+                    getcpu_method_name(getcpu_method_));
       return line;
     }
     case State::kInvalid:
@@ -556,7 +458,7 @@ void Timekeeper::run(std::stop_token stop) {
   // The CPU's TSC flags are fixed; only the clocksource can change (the kernel's watchdog).
   const std::string flags = cpu_flags();
   while (!stop.stop_requested()) {
-    if (const auto why = tk::tsc_unusable_reason(flags, clocksource())) {
+    if (const auto why = tk::tsc_unusable_reason(flags, current_clocksource())) {
       engine.invalidate();
       set_state(State::kInvalid, *why);
       // The clocksource may come back (the kernel's watchdog can switch it either way).
@@ -570,10 +472,15 @@ void Timekeeper::run(std::stop_token stop) {
     while (sleep_until(engine.next_deadline(), stop)) {
       const bool ok = engine.update();
       record(engine.stats);
-      if (!ok) break;
+      if (!ok) {
+        // Readers must not extrapolate a formula known to be off while we recalibrate.
+        engine.invalidate();
+        set_state(State::kCalibrating, "");
+        break;
+      }
       if (now_ns(CLOCK_MONOTONIC) >= next_check) {
         next_check += kNs;
-        if (tk::tsc_unusable_reason(flags, clocksource())) break;
+        if (tk::tsc_unusable_reason(flags, current_clocksource())) break;
       }
     }
   }
