@@ -80,6 +80,11 @@ void Engine::stop_self_like(int sig) {
   sigaction(sig, &old, nullptr);
 }
 
+std::unique_ptr<HostTimeSource> Engine::time_source(pid_t tid) const {
+  if (opts_.vvar) return std::make_unique<VvarTimeSource>(tid, opts_.vvar);
+  return std::make_unique<HostTimeSource>(tid);
+}
+
 void Engine::apply(pid_t tid, const Resume& r) {
   switch (r.kind) {
     case Resume::Kind::kCont:

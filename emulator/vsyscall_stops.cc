@@ -121,8 +121,8 @@ Resume Engine::on_seccomp(Tracee& t) {
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
       Gpr after = *regs;
-      HostTimeSource time(t.tid);
-      auto out = vsyscall::perform_call(*entry, after, mem, time, vsyscall::CallFlavor::kNative);
+      auto time = time_source(t.tid);
+      auto out = vsyscall::perform_call(*entry, after, mem, *time, vsyscall::CallFlavor::kNative);
       Gpr w = *regs;
       w.orig_rax = static_cast<uint64_t>(-1);
       w.rax = after.rax;
@@ -152,6 +152,23 @@ Resume Engine::on_seccomp(Tracee& t) {
     }
     case Action::kPassThrough:
     default:
+      if (opts_.vvar && *entry != vsyscall::Entry::kGetcpu) {
+        // Answer from the injected vDSO's clock: skip the kernel's emulation, which then only
+        // emulates the `ret`. The kernel has already checked the return address and the
+        // pointers; a write that faults is left to the kernel, which faults the same way.
+        Gpr after = *regs;
+        VvarTimeSource vvar_time(t.tid, opts_.vvar);
+        auto out =
+            vsyscall::perform_call(*entry, after, mem, vvar_time, vsyscall::CallFlavor::kEmulated);
+        if (out.kind == vsyscall::CallOutcome::Kind::kReturned) {
+          Gpr w = *regs;
+          w.orig_rax = static_cast<uint64_t>(-1);
+          w.rax = after.rax;
+          set_regs(t.tid, w);
+          record_call(t, regs->rip, ret_addr, "emulated");
+          return Resume::cont();
+        }
+      }
       // The host kernel emulates the call exactly as a vsyscall=emulate/xonly kernel does.
       record_call(t, regs->rip, ret_addr, "emulated");
       t.passed_call_target = regs->rip;
@@ -259,8 +276,8 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
         Gpr r = *regs;
-        HostTimeSource time(t.tid);
-        auto out = vsyscall::perform_call(*entry, r, mem, time, flavor);
+        auto time = time_source(t.tid);
+        auto out = vsyscall::perform_call(*entry, r, mem, *time, flavor);
         record_call(t, rip, ret_addr, outcome_of(out, flavor));
         switch (out.kind) {
           case vsyscall::CallOutcome::Kind::kReturned:
