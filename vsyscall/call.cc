@@ -76,8 +76,7 @@ int64_t run_syscall(Entry e, const Gpr& regs, Memory& mem, TimeSource& time) {
 
 }  // namespace
 
-CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
-                         CallFlavor flavor) {
+CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor) {
   CallOutcome out;
   const uint64_t entry_addr = entry_address(entry);
   uint64_t caller = 0;

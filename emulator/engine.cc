@@ -1,0 +1,185 @@
+// The event loop: waitpid(-1, __WALL) over the whole tree, one decision per stop.
+#include "emulator/engine.h"
+
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "emulator/auxv.h"
+#include "emulator/log.h"
+#include "emulator/maps.h"
+#include "emulator/ptrace_ops.h"
+
+namespace emulator {
+
+std::string_view vdso_mode_name(VdsoMode m) {
+  switch (m) {
+    case VdsoMode::kInject:
+      return "inject";
+    case VdsoMode::kHost:
+      return "host";
+    case VdsoMode::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {}
+Engine::~Engine() = default;
+
+Tracee& Engine::tracee(pid_t tid) {
+  auto [it, inserted] = tracees_.try_emplace(tid);
+  if (inserted) it->second.tid = tid;
+  return it->second;
+}
+
+pid_t Engine::tgid_of(Tracee& t) {
+  if (t.tgid) return t.tgid;
+  auto status = read_text_file("/proc/" + std::to_string(t.tid) + "/status");
+  if (status) {
+    size_t p = status->find("\nTgid:");
+    if (p != std::string::npos) t.tgid = static_cast<pid_t>(std::atoi(status->c_str() + p + 6));
+  }
+  if (!t.tgid) t.tgid = t.tid;
+  return t.tgid;
+}
+
+ProcessReport& Engine::image_of(Tracee& t) {
+  const pid_t pid = tgid_of(t);
+  if (!report_.has_image(pid)) {
+    // First sight of a process (a fork child that stopped before its parent's fork event).
+    char exe[4096];
+    const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    const ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+    report_.new_image(pid, n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?", "");
+  }
+  return report_.image(pid);
+}
+
+void Engine::apply(pid_t tid, const Resume& r) {
+  switch (r.kind) {
+    case Resume::Kind::kCont:
+      cont(tid, r.sig);
+      break;
+    case Resume::Kind::kListen:
+      listen(tid);
+      break;
+    case Resume::Kind::kSyscall:
+      syscall_cont(tid, r.sig);
+      break;
+    case Resume::Kind::kNothing:
+      break;
+  }
+}
+
+int Engine::run(const SpawnedProgram& program) {
+  main_pid_ = program.pid;
+  Tracee& first = tracee(program.pid);
+  first.tgid = program.pid;
+  apply(program.pid, on_stop(first, program.exec_status));
+  while (true) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) break;
+      throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      if (tid == main_pid_) {
+        main_status_ = status;
+        main_done_ = true;
+      }
+      tracees_.erase(tid);
+      continue;
+    }
+    if (!WIFSTOPPED(status)) continue;
+    Tracee& t = tracee(tid);
+    apply(tid, on_stop(t, status));
+  }
+  return main_status_;
+}
+
+Resume Engine::on_stop(Tracee& t, int status) {
+  const int sig = WSTOPSIG(status);
+  const int event = status >> 16;
+  const uint64_t passed_target = std::exchange(t.passed_call_target, 0);
+  if (passed_target && event == 0 && sig == SIGSEGV) t.passed_call_target = passed_target;
+  switch (event) {
+    case 0:
+      return on_signal_stop(t, sig);
+    case PTRACE_EVENT_SECCOMP:
+      return on_seccomp(t);
+    case PTRACE_EVENT_EXEC:
+      on_exec(t);
+      return Resume::cont();
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: {
+      auto child = get_event_msg(t.tid);
+      if (child) {
+        Tracee& c = tracee(static_cast<pid_t>(*child));
+        if (event == PTRACE_EVENT_CLONE) {
+          c.tgid = 0;  // a thread or a process: learnt from /proc when needed
+        } else {
+          c.tgid = static_cast<pid_t>(*child);
+          // The child may already have stopped (and been recorded) before this event.
+          if (!report_.has_image(c.tgid)) {
+            // Copies: new_image() may move the parent's record.
+            const std::string exe = image_of(t).executable, vdso = image_of(t).vdso;
+            report_.new_image(c.tgid, exe, vdso);
+          }
+        }
+      }
+      return Resume::cont();
+    }
+    case PTRACE_EVENT_STOP:
+      if (t.pending == Tracee::Pending::kFetchFaultInterrupt) return on_fetch_fault_interrupt(t);
+      if (sig == SIGTRAP) return Resume::cont();  // PTRACE_INTERRUPT or a new tracee's first stop
+      // A group-stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): stay stopped but keep listening so
+      // that SIGCONT (and SIGKILL) still work.
+      if (t.tid == main_pid_ && opts_.mirror_job_control) {
+        listen(t.tid);
+        kill(getpid(), SIGSTOP);
+        return {Resume::Kind::kNothing, 0};
+      }
+      return {Resume::Kind::kListen, 0};
+    default:
+      return Resume::cont();
+  }
+}
+
+Resume Engine::on_signal_stop(Tracee& t, int sig) {
+  if (sig == SIGSEGV) {
+    if (auto r = on_sigsegv(t)) return *r;
+  }
+  return Resume::cont(sig);
+}
+
+void Engine::on_exec(Tracee& t) {
+  // A non-leader exec: the thread took the leader's tid; its old tid is gone silently.
+  if (auto former = get_event_msg(t.tid); former && static_cast<pid_t>(*former) != t.tid)
+    tracees_.erase(static_cast<pid_t>(*former));
+  // tracees_.erase may have rehashed: look ourselves up again.
+  Tracee& self = tracee(t.tid);
+  self.tgid = self.tid;
+  self.pending = Tracee::Pending::kNone;
+  char exe[4096];
+  std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
+  ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);
+  std::string executable = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
+  std::string vdso_note = "host vDSO";
+  if (opts_.vdso == VdsoMode::kNone) {
+    vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt) ? "AT_SYSINFO_EHDR removed"
+                                                             : "no AT_SYSINFO_EHDR to remove";
+  }
+  report_.new_image(self.tid, executable, vdso_note);
+  VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());
+}
+
+}  // namespace emulator
