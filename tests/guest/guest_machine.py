@@ -26,10 +26,13 @@ def ensure_qemu():
     path = shutil.which(QEMU)
     if path:
         return path
-    proc = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
-                           QEMU_PACKAGE],
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    try:
+        proc = subprocess.run(["apt-get", "install", "-y", "-q", "--no-install-recommends",
+                               QEMU_PACKAGE],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    except OSError as e:
+        raise GuestError(f"{QEMU} missing and apt-get could not run: {e}") from e
     path = shutil.which(QEMU)
     if not path:
         tail = proc.stdout.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
