@@ -2,10 +2,12 @@
 #include "emulator/engine.h"
 
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -59,6 +61,23 @@ ProcessReport& Engine::image_of(Tracee& t) {
     report_.new_image(pid, n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?", "");
   }
   return report_.image(pid);
+}
+
+// Stops vdsorun with the same signal the program stopped with, so that the shell reports the
+// job as the program would have been reported ("Stopped" vs "Stopped (signal)"), then returns
+// once vdsorun is continued.
+void Engine::stop_self_like(int sig) {
+  if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+    kill(getpid(), SIGSTOP);
+    return;
+  }
+  struct sigaction dfl {
+  }, old{};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, &old);
+  kill(getpid(), sig);  // delivered before kill() returns: we stop here until SIGCONT
+  sigaction(sig, &old, nullptr);
 }
 
 void Engine::apply(pid_t tid, const Resume& r) {
@@ -145,7 +164,7 @@ Resume Engine::on_stop(Tracee& t, int status) {
       // that SIGCONT (and SIGKILL) still work.
       if (t.tid == main_pid_ && opts_.mirror_job_control) {
         listen(t.tid);
-        kill(getpid(), SIGSTOP);
+        stop_self_like(sig);
         return {Resume::Kind::kNothing, 0};
       }
       return {Resume::Kind::kListen, 0};
@@ -155,8 +174,19 @@ Resume Engine::on_stop(Tracee& t, int status) {
 }
 
 Resume Engine::on_signal_stop(Tracee& t, int sig) {
+  for (auto it = t.requeued.begin(); it != t.requeued.end(); ++it) {
+    if (it->si_signo == sig) {
+      set_siginfo(t.tid, *it);
+      t.requeued.erase(it);
+      break;
+    }
+  }
   if (sig == SIGSEGV) {
     if (auto r = on_sigsegv(t)) return *r;
+  } else if (sig == SIGTRAP && t.pending == Tracee::Pending::kInt3Trap) {
+    if (auto r = on_sigtrap(t)) return *r;
+  } else if (sig == SIGSYS) {
+    if (auto r = on_sigsys(t)) return *r;
   }
   return Resume::cont(sig);
 }
@@ -174,9 +204,32 @@ void Engine::on_exec(Tracee& t) {
   ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);
   std::string executable = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
   std::string vdso_note = "host vDSO";
-  if (opts_.vdso == VdsoMode::kNone) {
+  auto regs = get_regs(self.tid);
+  // A 32-bit image (cs 0x23) has no vsyscall page and its own 32-bit vDSO: left alone.
+  constexpr uint64_t kUser32CodeSelector = 0x23;
+  if (regs && regs->cs == kUser32CodeSelector) {
+    vdso_note = "32-bit image: untouched";
+  } else if (opts_.vdso == VdsoMode::kNone) {
     vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt) ? "AT_SYSINFO_EHDR removed"
                                                              : "no AT_SYSINFO_EHDR to remove";
+  } else if (opts_.vdso == VdsoMode::kInject && opts_.inject) {
+    std::string why;
+    std::vector<siginfo_t> deferred;
+    if (auto inj = inject_vdso(self.tid, *opts_.inject, deferred, why)) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "vdsorun vDSO at %#llx, vvar at %#llx (read-only)",
+                    static_cast<unsigned long long>(inj->vdso_addr),
+                    static_cast<unsigned long long>(inj->vvar_addr));
+      vdso_note = buf;
+    } else {
+      vdso_note = "host vDSO (injection failed: " + why + ")";
+      VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",
+                  self.tid, why.c_str());
+    }
+    for (const siginfo_t& si : deferred) {
+      self.requeued.push_back(si);
+      syscall(SYS_tgkill, self.tid, self.tid, si.si_signo);
+    }
   }
   report_.new_image(self.tid, executable, vdso_note);
   VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());

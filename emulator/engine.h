@@ -10,10 +10,12 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "emulator/disasm.h"
 #include "emulator/report.h"
 #include "emulator/spawn.h"
+#include "emulator/vdso_injector.h"
 #include "vsyscall/cpu_state.h"
 #include "vsyscall/mode.h"
 
@@ -29,6 +31,8 @@ struct EngineOptions {
   // Stop this process (the tracer) when the main program group-stops, so that a shell's job
   // control sees the job stop (set when vdsorun runs in a terminal's foreground).
   bool mirror_job_control = false;
+  // With VdsoMode::kInject: what to map into every new 64-bit image.
+  std::optional<InjectionAssets> inject;
 };
 
 // How a stopped thread is resumed.
@@ -47,14 +51,26 @@ struct Tracee {
   // a kernel-raised SIGSEGV that must look like an instruction fetch fault: phase 1 waits for
   // the interrupt stop and points rip at the trap address; phase 2 waits for the fault there
   // and turns it into a fault at `fetch_addr`.
-  enum class Pending { kNone, kFetchFaultInterrupt, kFetchFaultTrap } pending = Pending::kNone;
+  // kInt3Trap: native mode ran into an int3 (0xcc) of the page; we made the CPU execute a
+  // real int3 at `borrowed_addr` (so the sigcontext says trap 3) and wait for its SIGTRAP.
+  enum class Pending {
+    kNone,
+    kFetchFaultInterrupt,
+    kFetchFaultTrap,
+    kInt3Trap
+  } pending = Pending::kNone;
   uint64_t fetch_addr = 0;
+  uint64_t borrowed_addr = 0;
+  uint8_t borrowed_byte = 0;
   vsyscall::Gpr saved{};
   // The call the host kernel was last left to emulate (seccomp pass-through). If the next
   // stop is that call's SIGSEGV (a pointer that faulted), the report moves it from
   // "emulated" to "SIGSEGV" instead of counting a second call.
   uint64_t passed_call_target = 0;
   uint64_t passed_call_return = 0;
+  // Signals suppressed while vdsorun ran code in the thread, sent again with tgkill: at their
+  // signal-delivery-stop the original siginfo is put back.
+  std::vector<siginfo_t> requeued;
 };
 
 class Engine {
@@ -72,13 +88,20 @@ class Engine {
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
   void apply(pid_t tid, const Resume& r);
+  void stop_self_like(int sig);
 
   // vsyscall_stops.cc: stops that concern the legacy page.
   Resume on_seccomp(Tracee& t);
   // nullopt: this SIGSEGV has nothing to do with the page; deliver it as is.
   std::optional<Resume> on_sigsegv(Tracee& t);
   Resume on_fetch_fault_interrupt(Tracee& t);
+  // native_exec.cc: vsyscall=native running the page's bytes.
   Resume native_execute(Tracee& t, vsyscall::Gpr regs, siginfo_t si);
+  Resume native_syscall(Tracee& t, vsyscall::Gpr regs, uint64_t entry_addr);
+  Resume native_int3(Tracee& t, const vsyscall::Gpr& regs, uint64_t int3_addr);
+  std::optional<Resume> on_sigtrap(Tracee& t);
+  std::optional<Resume> on_sigsys(Tracee& t);
+  uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
   Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
   void record_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& outcome);
   void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,

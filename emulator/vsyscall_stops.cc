@@ -10,6 +10,7 @@
 #include "emulator/maps.h"
 #include "emulator/process_memory.h"
 #include "emulator/ptrace_ops.h"
+#include "emulator/stop_helpers.h"
 #include "emulator/time_source.h"
 #include "vsyscall/call.h"
 #include "vsyscall/decision.h"
@@ -21,23 +22,6 @@ namespace {
 
 using vsyscall::Action;
 using vsyscall::Gpr;
-
-// An instruction fetch here faults as SEGV_MAPERR with the error code of a fetch (0x15 incl.
-// the PROT bit the kernel adds for addresses >= TASK_SIZE_MAX, as on a vsyscall=none kernel).
-// It is the first address past 47-bit user space: never mapped without an explicit
-// high-address hint on 5-level paging.
-constexpr uint64_t kFetchTrapAddr = 0x00007ffffffff000ULL;
-
-void* as_ptr(uint64_t v) {
-  return reinterpret_cast<void*>(v);
-}
-
-Resume deliver(pid_t tid, siginfo_t si, int code, uint64_t addr) {
-  si.si_code = code;
-  si.si_addr = as_ptr(addr);
-  set_siginfo(tid, si);
-  return Resume::cont(si.si_signo);
-}
 
 std::string outcome_of(const vsyscall::CallOutcome& o, vsyscall::CallFlavor f) {
   if (o.kind == vsyscall::CallOutcome::Kind::kReturned)
@@ -151,15 +135,8 @@ Resume Engine::on_seccomp(Tracee& t) {
       // CPU fault on a fetch, which gives the sigcontext a real fetch error code.
       Gpr saved = *regs;
       saved.orig_rax = static_cast<uint64_t>(-1);
-      // The kernel overwrote rax with -ENOSYS before the stop. Legacy callers load the entry
-      // into the register they call through (`mov $entry,%rax; call *%rax`): restore that.
-      saved.rax = regs->rip;
-      uint8_t before[15];
-      if (mem.read_partial(ret_addr - 15, before) == 15) {
-        auto call = disasm_.call_before(before, ret_addr);
-        if (call && call->target_reg != X86_REG_INVALID && call->target_reg != X86_REG_RAX)
-          saved.rax = static_cast<uint64_t>(-38);  // unknowable: leave what the kernel left
-      }
+      // The kernel overwrote rax with -ENOSYS before the stop.
+      saved.rax = caller_rax(t.tid, regs->rip, ret_addr);
       Gpr w = *regs;
       w.orig_rax = static_cast<uint64_t>(-1);
       set_regs(t.tid, w);
@@ -178,6 +155,56 @@ Resume Engine::on_seccomp(Tracee& t) {
       t.passed_call_return = ret_addr;
       return Resume::cont();
   }
+}
+
+uint64_t Engine::caller_rax(pid_t tid, uint64_t entry, uint64_t return_address) {
+  // Legacy callers load the entry into the register they call through
+  // (`mov $entry,%rax; call *%rax`); when that register is rax we know its value.
+  ProcessMemory mem(tid);
+  uint8_t before[15];
+  if (mem.read_partial(return_address - 15, before) == 15) {
+    auto call = disasm_.call_before(before, return_address);
+    if (call && call->target_reg != X86_REG_INVALID && call->target_reg != X86_REG_RAX)
+      return static_cast<uint64_t>(-38);  // unknowable: leave the kernel's -ENOSYS
+  }
+  return entry;
+}
+
+// si_code of a SIGSYS from a seccomp RET_TRAP (<asm-generic/siginfo.h>; glibc's headers lack it).
+constexpr int kSysSeccomp = 1;
+
+std::optional<Resume> Engine::on_sigsys(Tracee& t) {
+  // The program's own seccomp filter said RET_TRAP for a vsyscall: the host kernel has rolled
+  // rax back to the syscall number, emulated the `ret`, and queued SIGSYS with
+  // si_call_addr = the entry.
+  auto si = get_siginfo(t.tid);
+  if (!si || si->si_code != kSysSeccomp) return std::nullopt;
+  const uint64_t call_addr = reinterpret_cast<uint64_t>(si->si_call_addr);
+  if (!vsyscall::entry_at(call_addr) || opts_.mode == vsyscall::Mode::kXonly ||
+      opts_.mode == vsyscall::Mode::kEmulate)
+    return std::nullopt;
+  auto regs = get_regs(t.tid);
+  if (!regs) return Resume{Resume::Kind::kNothing, 0};
+  Gpr w = *regs;
+  w.rsp -= 8;  // undo the emulated `ret`: the return address is still on the stack
+  if (opts_.mode == vsyscall::Mode::kNone) {
+    // A none kernel faults on the fetch and never consults seccomp.
+    w.rax = caller_rax(t.tid, call_addr, regs->rip);
+    w.rip = kFetchTrapAddr;
+    set_regs(t.tid, w);
+    t.pending = Tracee::Pending::kFetchFaultTrap;
+    t.fetch_addr = call_addr;
+    return Resume::cont();
+  }
+  // Native: the filtered syscall is the page's own, at entry+7; rip after it is entry+9.
+  const uint64_t after = call_addr + vsyscall::kSyscallEndOffset;
+  w.rip = after;
+  w.rcx = after;
+  w.r11 = regs->eflags & ~vsyscall::kFlagRF;
+  set_regs(t.tid, w);
+  si->si_call_addr = as_ptr(after);
+  set_siginfo(t.tid, *si);
+  return Resume::cont(SIGSYS);
 }
 
 Resume Engine::on_fetch_fault_interrupt(Tracee& t) {
@@ -299,47 +326,6 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
           res.instruction.c_str(), static_cast<unsigned long long>(regs.rip), res.reason.c_str());
       return Resume::cont(SIGSEGV);
   }
-}
-
-Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
-  // vsyscall=native runs whatever the page's bytes are at a non-entry address. The image
-  // is 0xcc (int3) everywhere but the three 10-byte entry sequences.
-  const uint64_t rip = regs.rip;
-  const uint64_t off = rip - vsyscall::kPageBase;
-  const uint8_t byte = vsyscall::page_image()[off];
-  ProcessMemory mem(t.tid);
-  uint64_t ret_addr = 0;
-  mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8));
-  if (byte == 0xcc) {
-    // int3: SIGTRAP (SI_KERNEL) with rip just past it.
-    record_call(t, rip, ret_addr, "SIGTRAP");
-    regs.rip = rip + 1;
-    set_regs(t.tid, regs);
-    si.si_signo = SIGTRAP;
-    si.si_errno = 0;
-    return deliver(t.tid, si, SI_KERNEL, 0);
-  }
-  const uint64_t in_entry = off % vsyscall::kEntryStride;
-  const auto entry = vsyscall::entry_at(rip - in_entry);
-  if (entry && (in_entry == 1 || in_entry == 9)) {
-    if (in_entry == 9) {
-      // `ret`
-      record_call(t, rip, ret_addr, "native");
-      regs.rip = ret_addr;
-      regs.rsp += 8;
-      set_regs(t.tid, regs);
-      return Resume::cont();
-    }
-    // `mov $nr,%eax; syscall; ret`: the same as the entry itself.
-    HostTimeSource time(t.tid);
-    auto out = vsyscall::perform_call(*entry, regs, mem, time, vsyscall::CallFlavor::kNative);
-    record_call(t, rip, ret_addr, outcome_of(out, vsyscall::CallFlavor::kNative));
-    set_regs(t.tid, regs);
-    if (out.kind == vsyscall::CallOutcome::Kind::kReturned) return Resume::cont();
-    return deliver(t.tid, si, SEGV_MAPERR, out.fault_addr);
-  }
-  record_call(t, rip, ret_addr, "SIGSEGV (native execution of this offset not emulated)");
-  return deliver(t.tid, si, SI_KERNEL, 0);
 }
 
 }  // namespace emulator

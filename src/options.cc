@@ -53,10 +53,21 @@ size_t program_index(const std::vector<std::string>& args) {
 Options parse_options(const std::vector<std::string>& args, const char* log_env) {
   Options o;
   const size_t prog = program_index(args);
+  // -v may be repeated (-v -v, -vv): Boost stores an option once, so count them here.
   std::vector<std::string> ours;
+  int verbose = 0;
   for (size_t i = 1; i < prog && i < args.size(); ++i) {
-    if (args[i] == "--") break;
-    ours.push_back(args[i]);
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if (a == "--verbose") {
+      ++verbose;
+    } else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' &&
+               a.find_first_not_of('v', 1) == std::string::npos) {
+      verbose += static_cast<int>(a.size()) - 1;
+    } else {
+      ours.push_back(a);
+    }
+    if (takes_separate_value(a) && i + 1 < prog) ours.push_back(args[++i]);
   }
   o.program_args.assign(args.begin() + static_cast<long>(std::min(prog, args.size())), args.end());
 
@@ -67,9 +78,6 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
     po::parsed_options parsed = po::command_line_parser(ours).options(desc).run();
     po::store(parsed, vm);
     po::notify(vm);
-    int verbose = 0;
-    for (const po::option& opt : parsed.options)
-      if (opt.string_key == "verbose") ++verbose;
     if (verbose > 0)
       o.log_level = static_cast<emulator::LogLevel>(
           std::min(static_cast<int>(emulator::LogLevel::kWarn) + verbose,
@@ -101,7 +109,7 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
     auto l = emulator::parse_log_level(vm["log-level"].as<std::string>());
     if (!l) throw UsageError("invalid --log-level '" + vm["log-level"].as<std::string>() + "'");
     o.log_level = *l;
-  } else if (log_env && *log_env && !vm.count("verbose")) {
+  } else if (log_env && *log_env && verbose == 0) {
     auto l = emulator::parse_log_level(log_env);
     if (!l) throw UsageError(std::string("invalid VDSORUN_LOG value '") + log_env + "'");
     o.log_level = *l;

@@ -128,7 +128,9 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, 
   out.result = ret;
   regs.rax = static_cast<uint64_t>(ret);
   regs.rcx = entry_addr + kSyscallEndOffset;
-  regs.r11 = regs.eflags;
+  // `syscall` saves rflags in r11; the resume flag set by the fault that stopped us is not
+  // part of what the program had.
+  regs.r11 = regs.eflags & ~kFlagRF;
   if (!mem.read(regs.rsp, ret_bytes)) {
     // The `ret` at entry+9 faults reading the stack.
     regs.rip = entry_addr + kSyscallEndOffset;

@@ -31,6 +31,7 @@ inline constexpr uint64_t kFlagZF = 1ULL << 6;
 inline constexpr uint64_t kFlagSF = 1ULL << 7;
 inline constexpr uint64_t kFlagDF = 1ULL << 10;
 inline constexpr uint64_t kFlagOF = 1ULL << 11;
+inline constexpr uint64_t kFlagRF = 1ULL << 16;
 inline constexpr uint64_t kArithFlags = kFlagCF | kFlagPF | kFlagAF | kFlagZF | kFlagSF | kFlagOF;
 
 }  // namespace vsyscall
