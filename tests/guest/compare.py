@@ -106,14 +106,14 @@ def compare_program(truth, observed, host_mode, mode, program):
     return "differs", detail
 
 
-MODES = ("none", "xonly", "emulate", "native")
-_MODE_IN_NAME = re.compile(r"(?<![A-Za-z])(none|xonly|emulate|native)(?![A-Za-z])",
+MODES = ("direct", "none", "xonly", "emulate", "native")  # direct: the matrix without vdsorun
+_MODE_IN_NAME = re.compile(r"(?<![A-Za-z])(direct|none|xonly|emulate|native)(?![A-Za-z])",
                            re.IGNORECASE)
 
 
 def summarize_gtest(stdout):
     """{mode: [passed, failed, failed names, skipped]} from GoogleTest output; the mode is the last
-    of none/xonly/emulate/native in the test's name ('other' when there is none)."""
+    of direct/none/xonly/emulate/native in the test's name ('other' when there is none)."""
     table = {}
     for line in stdout.splitlines():
         # Results end with the time, "(12 ms)"; the summary at the end repeats failed names

@@ -144,36 +144,63 @@ class Report:
             blocks.append(f"vsyscall={mode} (no vdsorun):\n" + truth.stdout.rstrip())
         return blocks
 
+    def ground_truth_table(self):
+        """kernel_facts without vdsorun, one row per case, one column per kernel."""
+        columns = {}
+        for r in self.runners.values():
+            got = r.get("facts/plain")
+            if got is not None:
+                columns[f"{r.name} (vsyscall={r.mode})"] = compare._facts_lines(got.stdout)
+        if not columns:
+            return None
+        t = Table("Ground truth: what each kernel does (kernel_facts without vdsorun)",
+                  ["case"] + list(columns))
+        keys = list(dict.fromkeys(k for col in columns.values() for k in col))
+        for key in keys:
+            t.add(f"`{key}`", [f"`{col.get(key, '-')}`" for col in columns.values()])
+        return t
+
     def selftest(self):
-        tables = []
+        """One table over both builds of test_vsyscall: each cell is the observed outcome,
+        marked ok when it matches the expectation for that kernel mode and run (a cell where
+        the static and dynamic builds differ shows both)."""
         linkages = sorted({j.id.split("/")[0] for j in self.plan.jobs
                            if j.id.startswith("test_vsyscall_")})
+        t = Table("test_vsyscall (kernel selftest from linux-source-6.1): observed, and whether "
+                  "it is the expected result",
+                  ["kernel"] + [_label(m) for m in kv.RUNS])
         whys = {}
-        for key in linkages:
-            t = Table(f"{key} (kernel selftest from linux-source-6.1)",
-                      ["runner"] + [_label(m) for m in kv.RUNS])
-            for r in self.runners.values():
-                cells = []
-                for run in kv.RUNS:
+        for r in self.runners.values():
+            cells = []
+            for run in kv.RUNS:
+                cell = kv.expected(r.mode, run, r.cpus)
+                for name, why in cell.why.items():
+                    whys[(r.mode, run, name)] = why
+                texts = {}
+                for key in linkages:
                     got = r.get(f"{key}/{run}")
                     if got is None:
-                        cells.append("not run")
+                        texts[key] = "not run"
                         if not r.problem:
                             self.failures.append(f"{r.name}: {key}/{run} did not finish")
                         continue
-                    cell = kv.expected(r.mode, run, r.cpus)
                     problems = kv.check(cell, got.rc, got.stdout)
-                    mark = "as expected" if not problems else "UNEXPECTED"
-                    cells.append(f"{kv.summarize(got.rc, got.stdout)} [{mark}]")
-                    for name, why in cell.why.items():
-                        whys[(r.mode, run, name)] = why
-                    for p in problems:
-                        self.failures.append(f"{r.name}: {key} {_label(run)}: {p}")
-                t.add(f"{r.name} ({r.mode})", cells)
-            tables.append(t)
+                    text = kv.summarize(got.rc, got.stdout)
+                    if problems:
+                        text += f" ✗ (expected: {kv.describe(cell)})"
+                        for p in problems:
+                            self.failures.append(f"{r.name}: {key} {_label(run)}: {p}")
+                    else:
+                        text += " ✓"
+                    texts[key] = text
+                if len(set(texts.values())) == 1:
+                    cells.append(next(iter(texts.values())))
+                else:
+                    cells.append("; ".join(f"{k.split('_')[-1]}: {v}" for k, v in texts.items()))
+            t.add(f"{r.name}: vsyscall={r.mode}", cells)
         reasons = [f"vsyscall={m} kernel, {_label(run)}: {name}: {why}"
                    for (m, run, name), why in sorted(whys.items())]
-        return tables, reasons
+        return [t], reasons
 
     def programs(self):
         t = Table("tracee programs under vdsorun vs. the same run on a real kernel of that mode",
@@ -225,19 +252,20 @@ class Report:
     def matrix(self):
         if "matrix" not in self.plan.payload.files:
             return None, []
-        t = Table("GoogleTest matrix (passed/failed per vdsorun mode)",
-                  ["runner"] + list(VDSORUN_MODES) + ["other", "exit"])
+        columns = list(compare.MODES) + ["other"]
+        t = Table("GoogleTest matrix vdsorun_matrix (passed/failed per column)",
+                  ["runner"] + columns + ["exit"])
         details = []
         for r in self.runners.values():
             got = r.get("matrix")
             if got is None:
-                t.add(f"{r.name} ({r.mode})", ["not run"] * (len(VDSORUN_MODES) + 2))
+                t.add(f"{r.name} ({r.mode})", ["not run"] * (len(columns) + 1))
                 if not r.problem:
                     self.failures.append(f"{r.name}: the matrix did not finish")
                 continue
             summary = compare.summarize_gtest(got.stdout)
             cells = []
-            for mode in list(VDSORUN_MODES) + ["other"]:
+            for mode in columns:
                 passed, failed, names, skipped = summary.get(mode, [0, 0, [], 0])
                 cells.append(f"{passed}/{failed}" + (f" ({skipped} skipped)" if skipped else ""))
                 for n in names:
@@ -266,7 +294,13 @@ class Report:
         return shown
 
     def render(self):
-        text, md = [], ["# Guest-kernel test results", ""]
+        text, md = [], [
+            "# Guest-kernel test results", "",
+            "Generated by `tests/guest/run_guests.py` (`meson test --suite guest`): Debian's "
+            "kernel booted under QEMU TCG with vsyscall=none, xonly and emulate, and this host. "
+            "Without vdsorun a program sees the kernel's own behaviour (the ground truth); "
+            "`vdsorun --vsyscall=X` should look like the vsyscall=X kernel on every host, except "
+            "for the host limits listed in tests/guest/README.md.", ""]
 
         boots = self.boots()
         text.append(boots.text())
@@ -274,6 +308,9 @@ class Report:
 
         truth = self.ground_truth()
         text.append("\nGround truth: kernel_facts without vdsorun\n" + "\n\n".join(truth))
+        facts_table = self.ground_truth_table()
+        if facts_table:
+            md += [facts_table.markdown(), ""]
 
         facts, fact_details = self.facts()
         text.append("\n" + facts.text())

@@ -248,6 +248,16 @@ def summarize(rc, stdout):
     return f"exit {rc}; FAIL {', '.join(failed) or '-'}"
 
 
+def describe(cell):
+    """The expected outcome of a Cell in the words summarize() uses."""
+    failed = sorted(n for n, r in cell.subtests.items() if r == FAIL)
+    if cell.rc >= 128:
+        return f"killed by signal {cell.rc - 128}"
+    if cell.rc == 0 and not failed:
+        return "pass"
+    return f"exit {cell.rc}; FAIL {', '.join(failed) or '-'}"
+
+
 def host_vsyscall_mode():
     """The mode this kernel was booted with, as /proc/self/maps shows it."""
     with open("/proc/self/maps") as maps:
