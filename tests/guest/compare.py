@@ -15,7 +15,7 @@ LIMIT_SECCOMP = ("the program's own seccomp filter outranks vdsorun's SECCOMP_RE
                  "xonly/emulate host the kernel acts on it before vdsorun sees the call")
 
 
-def _facts_lines(text):
+def facts_lines(text):
     lines = {}
     for line in text.splitlines():
         key, sep, rest = line.partition(": ")
@@ -41,7 +41,7 @@ def compare_facts(truth, observed, host_mode, mode):
     """Lines of kernel_facts: ground truth (vsyscall=mode guest, no vdsorun) against a
     `vdsorun --vsyscall=mode` run on a vsyscall=host_mode kernel.
     Returns (differences, limits): lists of (key, expected, observed[, reason])."""
-    want, got = _facts_lines(truth), _facts_lines(observed)
+    want, got = facts_lines(truth), facts_lines(observed)
     differences, limits = [], []
     for key in list(want) + [k for k in got if k not in want]:
         w, g = want.get(key, "(missing)"), got.get(key, "(missing)")

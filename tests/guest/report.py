@@ -150,7 +150,7 @@ class Report:
         for r in self.runners.values():
             got = r.get("facts/plain")
             if got is not None:
-                columns[f"{r.name} (vsyscall={r.mode})"] = compare._facts_lines(got.stdout)
+                columns[f"{r.name} (vsyscall={r.mode})"] = compare.facts_lines(got.stdout)
         if not columns:
             return None
         t = Table("Ground truth: what each kernel does (kernel_facts without vdsorun)",
