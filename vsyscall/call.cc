@@ -17,7 +17,9 @@ struct PtrArg {
 // (USER_PTR_MAX as a runtime constant) it checks only the start address against
 // TASK_SIZE_MAX, not start + size. A pointer just below the limit passes and faults during
 // the copy instead (SI_KERNEL rather than SEGV_MAPERR in emulate_vsyscall()).
-constexpr bool access_ok_small(uint64_t addr) { return addr <= kUserSpaceEnd; }
+constexpr bool access_ok_small(uint64_t addr) {
+  return addr <= kUserSpaceEnd;
+}
 
 // put_user()/copy_to_user(): the range must be user memory and writable.
 template <typename T>
