@@ -1,2 +1,178 @@
-// Placeholder main: the command line lands with the engine.
-int main() { return 125; }
+// vdsorun: parse the command line, start the program under the engine, report, and exit with
+// the program's status (DESIGN.md 5).
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "emulator/engine.h"
+#include "emulator/log.h"
+#include "emulator/maps.h"
+#include "emulator/report.h"
+#include "emulator/seccomp_policy.h"
+#include "emulator/spawn.h"
+#include "src/options.h"
+#include "vsyscall/mode.h"
+
+namespace {
+
+constexpr int kExitFailure = 125;
+std::atomic<pid_t> g_main_pid{0};
+
+// Termination signals sent to vdsorun by another process go on to the program. Those the
+// terminal sends (si_code SI_KERNEL) reach the program directly: it is in our process group.
+void forward_signal(int sig, siginfo_t* si, void*) {
+  const pid_t pid = g_main_pid.load();
+  if (pid > 0 && si->si_code != SI_KERNEL) kill(pid, sig);
+}
+
+void ignore_signal(int) {}
+
+// Installs vdsorun's handlers; returns the dispositions the child must get back.
+std::vector<emulator::SavedDisposition> install_signal_handlers() {
+  std::vector<emulator::SavedDisposition> saved;
+  auto install = [&](int sig, struct sigaction sa) {
+    emulator::SavedDisposition d{sig, {}};
+    sigaction(sig, nullptr, &d.action);
+    // A signal our parent told us to ignore stays ignored, for us and for the program.
+    if (d.action.sa_handler == SIG_IGN) return;
+    sigaction(sig, &sa, nullptr);
+    saved.push_back(d);
+  };
+  struct sigaction fwd {};
+  fwd.sa_sigaction = forward_signal;
+  fwd.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&fwd.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) install(sig, fwd);
+  // Job control: the tracer itself must not stop on a terminal stop signal (the program's
+  // group-stop is mirrored instead), nor die writing a report to a closed pipe.
+  struct sigaction ign {};
+  ign.sa_handler = ignore_signal;
+  ign.sa_flags = SA_RESTART;
+  sigemptyset(&ign.sa_mask);
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE}) install(sig, ign);
+  return saved;
+}
+
+vsyscall::HostMode detect_host_mode() {
+  auto maps = emulator::read_text_file("/proc/self/maps");
+  if (!maps)
+    throw std::runtime_error("reading /proc/self/maps: cannot open it (is /proc mounted?)");
+  return vsyscall::host_mode_from_maps(*maps);
+}
+
+bool in_terminal_foreground() {
+  for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
+    if (isatty(fd)) return tcgetpgrp(fd) == getpgrp();
+  }
+  return false;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    const char* name = sigabbrev_np(WTERMSIG(status));
+    return std::string("killed by SIG") + (name ? name : "?") +
+           (WCOREDUMP(status) ? " (core dumped)" : "");
+  }
+  return "?";
+}
+
+int run(int argc, char** argv) {
+  const std::vector<std::string> args(argv, argv + argc);
+  cli::Options opts;
+  try {
+    opts = cli::parse_options(args, getenv("VDSORUN_LOG"));
+  } catch (const cli::UsageError& e) {
+    std::fprintf(stderr, "vdsorun: %s\nTry 'vdsorun --help' for more information.\n", e.what());
+    return kExitFailure;
+  }
+  if (opts.help) {
+    std::cout << cli::help_text();
+    return 0;
+  }
+  if (opts.version) {
+    std::cout << "vdsorun " VDSORUN_VERSION "\n";
+    return 0;
+  }
+  emulator::set_log_level(opts.log_level);
+
+  // Open the report file first: a bad path should fail before the program runs, not after.
+  std::ofstream report_file;
+  if (opts.report_file) {
+    report_file.open(*opts.report_file, std::ios::out | std::ios::trunc);
+    if (!report_file)
+      throw std::runtime_error("opening the report file '" + *opts.report_file +
+                               "': " + std::strerror(errno));
+  }
+
+  emulator::EngineOptions eo;
+  eo.mode = opts.vsyscall_mode;
+  eo.host = detect_host_mode();
+  eo.vdso = opts.vdso_mode;
+  eo.mirror_job_control = in_terminal_foreground();
+  VDSORUN_LOG(kInfo, "host kernel vsyscall mode: %s; emulating: %s; vdso: %s",
+              std::string(vsyscall::host_mode_name(eo.host)).c_str(),
+              std::string(vsyscall::mode_name(eo.mode)).c_str(),
+              std::string(emulator::vdso_mode_name(eo.vdso)).c_str());
+  if (eo.host == vsyscall::HostMode::kEmulate && !vsyscall::page_readable(eo.mode))
+    VDSORUN_LOG(kWarn,
+                "the host kernel maps the vsyscall page readable (vsyscall=emulate): reads of it "
+                "cannot be made to fault in --vsyscall=%s mode",
+                std::string(vsyscall::mode_name(eo.mode)).c_str());
+
+  const emulator::BpfProgram filter = emulator::compile_policy(emulator::vsyscall_policy());
+  const auto restore = install_signal_handlers();
+
+  emulator::Report report;
+  report.set_run_info(std::string(vsyscall::mode_name(eo.mode)),
+                      std::string(vsyscall::host_mode_name(eo.host)),
+                      std::string(emulator::vdso_mode_name(eo.vdso)));
+  emulator::SpawnedProgram prog;
+  try {
+    prog = emulator::spawn_traced(opts.program_args[0], opts.program_args, filter, restore);
+  } catch (const emulator::SpawnError& e) {
+    std::fprintf(stderr, "vdsorun: %s\n", e.what());
+    return e.exit_code();
+  }
+  g_main_pid.store(prog.pid);
+
+  emulator::Engine engine(eo, report);
+  const int status = engine.run(prog);
+  report.set_exit(describe_status(status));
+
+  if (!opts.quiet && !report.empty()) {
+    report.resolve_symbols();
+    std::ostringstream text;
+    report.write_text(text);
+    std::cerr << text.str() << std::flush;
+  }
+  if (opts.report_file) {
+    report.resolve_symbols();
+    report.write_json(report_file);
+    report_file.close();
+    if (!report_file)
+      std::fprintf(stderr, "vdsorun: writing the report file '%s' failed\n",
+                   opts.report_file->c_str());
+  }
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return kExitFailure;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "vdsorun: %s\n", e.what());
+    return kExitFailure;
+  }
+}

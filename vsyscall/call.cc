@@ -13,14 +13,23 @@ struct PtrArg {
   uint64_t size;
 };
 
+// The kernel's access_ok() for the small constant sizes used here: since Linux 6.12
+// (USER_PTR_MAX as a runtime constant) it checks only the start address against
+// TASK_SIZE_MAX, not start + size. A pointer just below the limit passes and faults during
+// the copy instead (SI_KERNEL rather than SEGV_MAPERR in emulate_vsyscall()).
+constexpr bool access_ok_small(uint64_t addr) { return addr <= kUserSpaceEnd; }
+
+// put_user()/copy_to_user(): the range must be user memory and writable.
 template <typename T>
-bool write_value(Memory& mem, uint64_t addr, const T& value) {
+bool put_user(Memory& mem, uint64_t addr, const T& value) {
+  if (!user_range_ok(addr, sizeof(T))) return false;
   uint8_t bytes[sizeof(T)];
   std::memcpy(bytes, &value, sizeof(T));
   return mem.write(addr, bytes);
 }
 
-// The two pointer arguments (NULL allowed) each entry writes through.
+// The pointer arguments (NULL allowed) each entry writes through, as emulate_vsyscall()
+// checks them with write_ok_or_segv(), in that order.
 void pointer_args(Entry e, const Gpr& regs, PtrArg out[2], int& count) {
   switch (e) {
     case Entry::kGettimeofday:
@@ -41,34 +50,37 @@ void pointer_args(Entry e, const Gpr& regs, PtrArg out[2], int& count) {
   count = 0;
 }
 
-// The syscall body: writes results, returns the syscall's return value (-EFAULT on a
-// failed copy to user memory).
+// The syscall body, as sys_gettimeofday/sys_time/sys_getcpu write their results: returns the
+// syscall's return value, -EFAULT on a failed copy (earlier copies stay done).
 int64_t run_syscall(Entry e, const Gpr& regs, Memory& mem, TimeSource& time) {
   switch (e) {
     case Entry::kGettimeofday: {
       if (regs.rdi != 0) {
         const timespec ts = time.realtime();
-        const int64_t tv[2] = {ts.tv_sec, ts.tv_nsec / 1000};
-        if (!write_value(mem, regs.rdi, tv)) return -EFAULT;
+        // Two put_user()s: tv_sec, then tv_usec.
+        if (!put_user(mem, regs.rdi, static_cast<int64_t>(ts.tv_sec)) ||
+            !put_user(mem, regs.rdi + 8, static_cast<int64_t>(ts.tv_nsec / 1000))) {
+          return -EFAULT;
+        }
       }
       if (regs.rsi != 0) {
         const struct timezone tz = time.timezone();
         const int32_t v[2] = {tz.tz_minuteswest, tz.tz_dsttime};
-        if (!write_value(mem, regs.rsi, v)) return -EFAULT;
+        if (!put_user(mem, regs.rsi, v)) return -EFAULT;
       }
       return 0;
     }
     case Entry::kTime: {
       const int64_t t = time.realtime().tv_sec;
-      if (regs.rdi != 0 && !write_value(mem, regs.rdi, t)) return -EFAULT;
+      if (regs.rdi != 0 && !put_user(mem, regs.rdi, t)) return -EFAULT;
       return t;
     }
     case Entry::kGetcpu: {
-      if (regs.rdi != 0 && !write_value(mem, regs.rdi, static_cast<uint32_t>(time.cpu())))
-        return -EFAULT;
-      if (regs.rsi != 0 && !write_value(mem, regs.rsi, static_cast<uint32_t>(time.node())))
-        return -EFAULT;
-      return 0;
+      // sys_getcpu() tries both copies and ORs the failures together.
+      bool ok = true;
+      if (regs.rdi != 0) ok &= put_user(mem, regs.rdi, static_cast<uint32_t>(time.cpu()));
+      if (regs.rsi != 0) ok &= put_user(mem, regs.rsi, static_cast<uint32_t>(time.node()));
+      return ok ? 0 : -EFAULT;
     }
   }
   return -ENOSYS;
@@ -76,8 +88,7 @@ int64_t run_syscall(Entry e, const Gpr& regs, Memory& mem, TimeSource& time) {
 
 }  // namespace
 
-CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
-                         CallFlavor flavor) {
+CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor) {
   CallOutcome out;
   const uint64_t entry_addr = entry_address(entry);
   uint64_t caller = 0;
@@ -96,7 +107,7 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
     int n = 0;
     pointer_args(entry, regs, ptrs, n);
     for (int i = 0; i < n; ++i) {
-      if (ptrs[i].addr != 0 && !user_range_ok(ptrs[i].addr, ptrs[i].size)) {
+      if (!access_ok_small(ptrs[i].addr)) {  // NULL passes: it means "do not write"
         out.kind = CallOutcome::Kind::kSigsegvMaperr;
         out.fault_addr = ptrs[i].addr;
         return out;
@@ -115,21 +126,16 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
     return out;
   }
 
-  // Native: `mov $nr,%rax; syscall; ret`. The syscall itself checks its pointers and
-  // returns -EFAULT; it clobbers rcx and r11 like every `syscall` instruction.
-  PtrArg ptrs[2];
-  int n = 0;
-  pointer_args(entry, regs, ptrs, n);
-  int64_t ret = 0;
-  bool bad = false;
-  for (int i = 0; i < n; ++i) {
-    if (ptrs[i].addr != 0 && !user_range_ok(ptrs[i].addr, ptrs[i].size)) bad = true;
-  }
-  ret = bad ? -EFAULT : run_syscall(entry, regs, mem, time);
+  // Native: `mov $nr,%rax; syscall; ret`. The syscall itself checks each pointer as it
+  // copies and returns -EFAULT (copies before the bad one stay done); it clobbers rcx and r11
+  // like every `syscall` instruction.
+  const int64_t ret = run_syscall(entry, regs, mem, time);
   out.result = ret;
   regs.rax = static_cast<uint64_t>(ret);
   regs.rcx = entry_addr + kSyscallEndOffset;
-  regs.r11 = regs.eflags;
+  // `syscall` saves rflags in r11; the resume flag set by the fault that stopped us is not
+  // part of what the program had.
+  regs.r11 = regs.eflags & ~kFlagRF;
   if (!mem.read(regs.rsp, ret_bytes)) {
     // The `ret` at entry+9 faults reading the stack.
     regs.rip = entry_addr + kSyscallEndOffset;

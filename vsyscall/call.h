@@ -46,7 +46,6 @@ struct CallOutcome {
 // rsp += 8; kNative also clobbers rcx (= entry + 9) and r11 (= rflags) like `syscall` does.
 // On a signal, `regs` holds the state the signal is delivered with: untouched for
 // kEmulated (rip at the entry), rip at the `ret` for a kNative call whose stack is bad.
-CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time,
-                         CallFlavor flavor);
+CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor);
 
 }  // namespace vsyscall

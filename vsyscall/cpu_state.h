@@ -16,11 +16,25 @@ struct VectorRegs {
   std::array<std::array<uint8_t, 32>, 16> ymm{};
 };
 
+// The AVX-512 parts of the register file, laid out as the XSAVE components the engine reads
+// with PTRACE_GETREGSET(NT_X86_XSTATE): opmask (k0-7), ZMM_Hi256 (bits 511:256 of zmm0-15)
+// and Hi16_ZMM (zmm16-31).
+struct Avx512Regs {
+  std::array<uint64_t, 8> k{};
+  std::array<std::array<uint8_t, 32>, 16> zmm_hi256{};
+  std::array<std::array<uint8_t, 64>, 16> hi16_zmm{};
+};
+
 struct CpuState {
   Gpr gpr{};
   VectorRegs vec{};
+  Avx512Regs avx512{};
   // Filled by the engine: whether the ymm upper halves are valid/writable (AVX present).
   bool have_avx = false;
+  // Filled by the engine: whether `avx512` holds the program's AVX-512 state. Without it EVEX
+  // instructions are not emulated, and VEX writes report the zmm bits they clear in
+  // ReadEmulation::zmm_upper_zeroed instead of clearing avx512.zmm_hi256.
+  bool have_avx512 = false;
 };
 
 // RFLAGS bits.
@@ -31,6 +45,7 @@ inline constexpr uint64_t kFlagZF = 1ULL << 6;
 inline constexpr uint64_t kFlagSF = 1ULL << 7;
 inline constexpr uint64_t kFlagDF = 1ULL << 10;
 inline constexpr uint64_t kFlagOF = 1ULL << 11;
+inline constexpr uint64_t kFlagRF = 1ULL << 16;
 inline constexpr uint64_t kArithFlags = kFlagCF | kFlagPF | kFlagAF | kFlagZF | kFlagSF | kFlagOF;
 
 }  // namespace vsyscall

@@ -7,23 +7,33 @@ namespace vsyscall {
 
 std::string_view action_name(Action a) {
   switch (a) {
-    case Action::kPassThrough: return "pass-through";
-    case Action::kEmulateCall: return "emulated";
-    case Action::kNativeCall: return "native-call";
-    case Action::kNativeExecute: return "native-execute";
-    case Action::kFetchFault: return "sigsegv";
-    case Action::kKernelSigsegv: return "sigsegv";
-    case Action::kEmulateRead: return "read-emulated";
+    case Action::kPassThrough:
+      return "pass-through";
+    case Action::kEmulateCall:
+      return "emulated";
+    case Action::kNativeCall:
+      return "native-call";
+    case Action::kNativeExecute:
+      return "native-execute";
+    case Action::kFetchFault:
+      return "sigsegv";
+    case Action::kKernelSigsegv:
+      return "sigsegv";
+    case Action::kEmulateRead:
+      return "read-emulated";
   }
   return "?";
 }
 
 Action on_seccomp_entry_call(Mode mode) {
   switch (mode) {
-    case Mode::kNone: return Action::kFetchFault;
+    case Mode::kNone:
+      return Action::kFetchFault;
     case Mode::kXonly:
-    case Mode::kEmulate: return Action::kPassThrough;  // the host kernel emulates it exactly
-    case Mode::kNative: return Action::kNativeCall;
+    case Mode::kEmulate:
+      return Action::kPassThrough;  // the host kernel emulates it exactly
+    case Mode::kNative:
+      return Action::kNativeCall;
   }
   return Action::kPassThrough;
 }

@@ -15,19 +15,26 @@ std::optional<Mode> parse_mode(std::string_view s) {
 
 std::string_view mode_name(Mode m) {
   switch (m) {
-    case Mode::kNone: return "none";
-    case Mode::kXonly: return "xonly";
-    case Mode::kEmulate: return "emulate";
-    case Mode::kNative: return "native";
+    case Mode::kNone:
+      return "none";
+    case Mode::kXonly:
+      return "xonly";
+    case Mode::kEmulate:
+      return "emulate";
+    case Mode::kNative:
+      return "native";
   }
   return "?";
 }
 
 std::string_view host_mode_name(HostMode m) {
   switch (m) {
-    case HostMode::kNone: return "none";
-    case HostMode::kXonly: return "xonly";
-    case HostMode::kEmulate: return "emulate";
+    case HostMode::kNone:
+      return "none";
+    case HostMode::kXonly:
+      return "xonly";
+    case HostMode::kEmulate:
+      return "emulate";
   }
   return "?";
 }

@@ -12,9 +12,13 @@ std::optional<Mode> parse_mode(std::string_view s);
 std::string_view mode_name(Mode m);
 
 // Whether calls at the three entries work in this mode.
-constexpr bool calls_work(Mode m) { return m != Mode::kNone; }
+constexpr bool calls_work(Mode m) {
+  return m != Mode::kNone;
+}
 // Whether data reads of the page return the page image.
-constexpr bool page_readable(Mode m) { return m == Mode::kEmulate || m == Mode::kNative; }
+constexpr bool page_readable(Mode m) {
+  return m == Mode::kEmulate || m == Mode::kNative;
+}
 
 // What the host kernel itself does; decides how vdsorun catches calls and reads.
 // (A native host would be a kernel <= 4.14 booted vsyscall=native; treated as emulate.)

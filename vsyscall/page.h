@@ -21,7 +21,9 @@ enum class Entry : uint8_t { kGettimeofday = 0, kTime = 1, kGetcpu = 2 };
 inline constexpr std::array<Entry, 3> kAllEntries = {Entry::kGettimeofday, Entry::kTime,
                                                      Entry::kGetcpu};
 
-constexpr bool in_page(uint64_t addr) { return addr >= kPageBase && addr < kPageEnd; }
+constexpr bool in_page(uint64_t addr) {
+  return addr >= kPageBase && addr < kPageEnd;
+}
 
 constexpr uint64_t entry_address(Entry e) {
   return kPageBase + static_cast<uint64_t>(e) * kEntryStride;
@@ -38,9 +40,12 @@ constexpr std::optional<Entry> entry_at(uint64_t addr) {
 // The x86-64 syscall the kernel runs for an entry (and that seccomp sees).
 constexpr int syscall_number(Entry e) {
   switch (e) {
-    case Entry::kGettimeofday: return 96;
-    case Entry::kTime: return 201;
-    case Entry::kGetcpu: return 309;
+    case Entry::kGettimeofday:
+      return 96;
+    case Entry::kTime:
+      return 201;
+    case Entry::kGetcpu:
+      return 309;
   }
   return -1;
 }

@@ -1,1 +1,0 @@
-// Placeholder: the engine lands in the next commit.

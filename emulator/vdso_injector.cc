@@ -1,0 +1,98 @@
+// Six remote syscalls: open+mmap+close for the vvar (reserving room for the image too), then
+// open+mmap(MAP_FIXED)+close for the image; then the auxv rewrite on the new stack.
+#include "emulator/vdso_injector.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include <cstring>
+
+#include "emulator/auxv.h"
+#include "emulator/remote_syscall.h"
+
+namespace emulator {
+namespace {
+
+bool is_error(long v) {
+  return v < 0 && v > -4096;
+}
+
+std::string errno_text(long v) {
+  return std::strerror(static_cast<int>(-v));
+}
+
+// Opens vdsorun's descriptor `fd` in the tracee, read-only; returns the tracee's fd.
+std::optional<long> open_ours(RemoteSyscalls& rs, pid_t self, int fd, std::string& why) {
+  const std::string path = "/proc/" + std::to_string(self) + "/fd/" + std::to_string(fd);
+  auto addr = rs.push_bytes(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(path.c_str()), path.size() + 1));
+  if (!addr) {
+    why = "no scratch memory on the new stack";
+    return std::nullopt;
+  }
+  auto r = rs.syscall(SYS_openat, static_cast<uint64_t>(AT_FDCWD), *addr, O_RDONLY | O_CLOEXEC);
+  if (!r) {
+    why = "the process vanished";
+    return std::nullopt;
+  }
+  if (is_error(*r)) {
+    why = "open(" + path + ") in the program failed: " + errno_text(*r);
+    return std::nullopt;
+  }
+  return *r;
+}
+
+}  // namespace
+
+std::optional<Injected> inject_vdso(pid_t tid, const InjectionAssets& a,
+                                    std::vector<siginfo_t>& deferred, std::string& why) {
+  Injected out;
+  {
+    RemoteSyscalls rs(tid);
+    if (!rs.ok()) {
+      why = "cannot borrow code bytes at the entry point";
+      return std::nullopt;
+    }
+    auto finish = [&](bool ok) -> bool {
+      deferred.insert(deferred.end(), rs.deferred_signals().begin(), rs.deferred_signals().end());
+      return ok;
+    };
+    auto vvar_fd = open_ours(rs, a.supervisor_pid, a.vvar_fd, why);
+    if (!vvar_fd) return finish(false), std::nullopt;
+    // One mapping of the whole span at an address the kernel picks keeps vvar and image
+    // adjacent; the image then replaces its upper part.
+    auto base = rs.syscall(SYS_mmap, 0, a.vvar_size + a.image_size, PROT_READ, MAP_SHARED,
+                           static_cast<uint64_t>(*vvar_fd), 0);
+    rs.syscall(SYS_close, static_cast<uint64_t>(*vvar_fd));
+    if (!base || is_error(*base)) {
+      why = base ? "mmap of the vvar failed: " + errno_text(*base) : "the process vanished";
+      return finish(false), std::nullopt;
+    }
+    auto image_fd = open_ours(rs, a.supervisor_pid, a.image_fd, why);
+    if (!image_fd) {
+      rs.syscall(SYS_munmap, static_cast<uint64_t>(*base), a.vvar_size + a.image_size);
+      return finish(false), std::nullopt;
+    }
+    const uint64_t vdso = static_cast<uint64_t>(*base) + a.vvar_size;
+    auto mapped = rs.syscall(SYS_mmap, vdso, a.image_size, PROT_READ | PROT_EXEC,
+                             MAP_PRIVATE | MAP_FIXED, static_cast<uint64_t>(*image_fd), 0);
+    rs.syscall(SYS_close, static_cast<uint64_t>(*image_fd));
+    if (!mapped || is_error(*mapped) || static_cast<uint64_t>(*mapped) != vdso) {
+      why =
+          mapped ? "mmap of the vDSO image failed: " + errno_text(*mapped) : "the process vanished";
+      if (mapped) rs.syscall(SYS_munmap, static_cast<uint64_t>(*base), a.vvar_size + a.image_size);
+      return finish(false), std::nullopt;
+    }
+    out.vvar_addr = static_cast<uint64_t>(*base);
+    out.vdso_addr = vdso;
+    finish(true);
+  }  // registers and borrowed bytes restored here
+  if (!rewrite_sysinfo_ehdr(tid, out.vdso_addr)) {
+    why = "the new stack has no AT_SYSINFO_EHDR to rewrite";
+    return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace emulator

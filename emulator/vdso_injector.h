@@ -1,0 +1,34 @@
+// Maps a vvar object and a vDSO image into a tracee stopped at PTRACE_EVENT_EXEC and points
+// AT_SYSINFO_EHDR at the image (DESIGN.md 3.6). The tracee maps both by opening vdsorun's own
+// descriptors through /proc/<vdsorun>/fd read-only, so it can never write the vvar.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace emulator {
+
+struct InjectionAssets {
+  pid_t supervisor_pid = 0;
+  int vvar_fd = -1;         // the shared vvar object (memfd), mapped MAP_SHARED read-only
+  uint64_t vvar_size = 0;   // page multiple; the image sits right above it
+  int image_fd = -1;        // the vDSO image (memfd), mapped MAP_PRIVATE read+exec
+  uint64_t image_size = 0;  // page multiple
+};
+
+struct Injected {
+  uint64_t vvar_addr = 0;
+  uint64_t vdso_addr = 0;  // what AT_SYSINFO_EHDR now says
+};
+
+// Does the injection. On failure returns nullopt and says why (the program then keeps the
+// kernel's vDSO). Signals that arrived meanwhile are appended to `deferred`.
+std::optional<Injected> inject_vdso(pid_t tid, const InjectionAssets& assets,
+                                    std::vector<siginfo_t>& deferred, std::string& why);
+
+}  // namespace emulator

@@ -1,0 +1,133 @@
+// Boost.Program_options parses vdsorun's own options; the split between ours and PROGRAM's
+// is done first, by hand, like env(1) and strace(1) do.
+#include "src/options.h"
+
+#include <boost/program_options.hpp>
+#include <sstream>
+
+namespace cli {
+namespace po = boost::program_options;
+
+namespace {
+
+// Options that take a value as the next word when written without '='.
+bool takes_separate_value(const std::string& a) {
+  return a == "-o" || a == "--report" || a == "--vsyscall" || a == "--vdso" || a == "--log-level";
+}
+
+po::options_description describe() {
+  po::options_description d("Options");
+  // clang-format off
+  d.add_options()
+    ("help,h", "print this help and exit")
+    ("version", "print the version and exit")
+    ("vsyscall", po::value<std::string>()->value_name("MODE")->default_value("emulate"),
+     "what calls to and reads of the legacy vsyscall page do, as on a kernel booted with "
+     "vsyscall=MODE: none, xonly, emulate or native")
+    ("vdso", po::value<std::string>()->value_name("MODE")->default_value("inject"),
+     "inject: map vdsorun's vDSO and vvar page into every program; host: keep the kernel's "
+     "vDSO; none: hide the vDSO (AT_SYSINFO_EHDR becomes AT_IGNORE)")
+    ("quiet,q", "do not print the vsyscall report at exit")
+    ("report,o", po::value<std::string>()->value_name("FILE"),
+     "write the report as JSON to FILE")
+    ("verbose,v", "more diagnostic logging (repeat for more)")
+    ("log-level", po::value<std::string>()->value_name("LEVEL"),
+     "quiet, error, warn (default), info, debug or trace; overrides $VDSORUN_LOG");
+  // clang-format on
+  return d;
+}
+
+}  // namespace
+
+size_t program_index(const std::vector<std::string>& args) {
+  size_t i = 1;
+  while (i < args.size()) {
+    const std::string& a = args[i];
+    if (a == "--") return i + 1;
+    if (a.size() < 2 || a[0] != '-') return i;
+    i += takes_separate_value(a) ? 2 : 1;
+  }
+  return std::min(i, args.size());
+}
+
+Options parse_options(const std::vector<std::string>& args, const char* log_env) {
+  Options o;
+  const size_t prog = program_index(args);
+  // -v may be repeated (-v -v, -vv): Boost stores an option once, so count them here.
+  std::vector<std::string> ours;
+  int verbose = 0;
+  for (size_t i = 1; i < prog && i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") break;
+    if (a == "--verbose") {
+      ++verbose;
+    } else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' &&
+               a.find_first_not_of('v', 1) == std::string::npos) {
+      verbose += static_cast<int>(a.size()) - 1;
+    } else {
+      ours.push_back(a);
+    }
+    if (takes_separate_value(a) && i + 1 < prog) ours.push_back(args[++i]);
+  }
+  o.program_args.assign(args.begin() + static_cast<long>(std::min(prog, args.size())), args.end());
+
+  po::variables_map vm;
+  try {
+    // parsed_options keeps a pointer to the description: it must outlive store().
+    const po::options_description desc = describe();
+    po::parsed_options parsed = po::command_line_parser(ours).options(desc).run();
+    po::store(parsed, vm);
+    po::notify(vm);
+    if (verbose > 0)
+      o.log_level = static_cast<emulator::LogLevel>(
+          std::min(static_cast<int>(emulator::LogLevel::kWarn) + verbose,
+                   static_cast<int>(emulator::LogLevel::kTrace)));
+  } catch (const po::error& e) {
+    throw UsageError(e.what());
+  }
+  o.help = vm.count("help") > 0;
+  o.version = vm.count("version") > 0;
+  o.quiet = vm.count("quiet") > 0;
+  const std::string mode = vm["vsyscall"].as<std::string>();
+  auto m = vsyscall::parse_mode(mode);
+  if (!m) throw UsageError("invalid --vsyscall mode '" + mode + "' (none, xonly, emulate, native)");
+  o.vsyscall_mode = *m;
+  const std::string vdso = vm["vdso"].as<std::string>();
+  if (vdso == "inject")
+    o.vdso_mode = emulator::VdsoMode::kInject;
+  else if (vdso == "host")
+    o.vdso_mode = emulator::VdsoMode::kHost;
+  else if (vdso == "none")
+    o.vdso_mode = emulator::VdsoMode::kNone;
+  else
+    throw UsageError("invalid --vdso mode '" + vdso + "' (inject, host, none)");
+  if (vm.count("report")) {
+    o.report_file = vm["report"].as<std::string>();
+    if (o.report_file->empty()) throw UsageError("--report needs a file name");
+  }
+  if (vm.count("log-level")) {
+    auto l = emulator::parse_log_level(vm["log-level"].as<std::string>());
+    if (!l) throw UsageError("invalid --log-level '" + vm["log-level"].as<std::string>() + "'");
+    o.log_level = *l;
+  } else if (log_env && *log_env && verbose == 0) {
+    auto l = emulator::parse_log_level(log_env);
+    if (!l) throw UsageError(std::string("invalid VDSORUN_LOG value '") + log_env + "'");
+    o.log_level = *l;
+  }
+  if (!o.help && !o.version && o.program_args.empty()) throw UsageError("no program given");
+  return o;
+}
+
+std::string help_text() {
+  std::ostringstream s;
+  s << "Usage: vdsorun [options] [--] PROGRAM [ARGS...]\n"
+       "Run PROGRAM (and everything it starts) with the legacy vsyscall page behaving as on a\n"
+       "kernel booted with vsyscall=MODE, and with vdsorun's own vDSO.\n\n"
+    << describe()
+    << "\nExit status: PROGRAM's; 128+N if it was killed by signal N; 125 if vdsorun itself\n"
+       "failed; 126 if PROGRAM is not executable; 127 if it was not found.\n"
+       "Environment: VDSORUN_LOG=LEVEL sets the log level. See vdsorun(1).\n";
+  return s.str();
+}
+
+}  // namespace cli

@@ -1,0 +1,75 @@
+// Tests the command line: where vdsorun's options end, values, defaults and errors.
+#include "src/options.h"
+
+#include <gtest/gtest.h>
+
+namespace cli {
+
+TEST(Options, ProgramIndexStopsAtFirstNonOption) {
+  EXPECT_EQ(program_index({"vdsorun", "ls", "-l"}), 1u);
+  EXPECT_EQ(program_index({"vdsorun", "-q", "ls", "-l"}), 2u);
+  EXPECT_EQ(program_index({"vdsorun", "-o", "r.json", "ls"}), 3u);
+  EXPECT_EQ(program_index({"vdsorun", "--vsyscall", "none", "ls"}), 3u);
+  EXPECT_EQ(program_index({"vdsorun", "--vsyscall=none", "ls"}), 2u);
+  EXPECT_EQ(program_index({"vdsorun", "--", "-weird-name", "x"}), 2u);
+  EXPECT_EQ(program_index({"vdsorun", "-q"}), 2u);
+}
+
+TEST(Options, DefaultsAreEmulateAndInject) {
+  Options o = parse_options({"vdsorun", "prog"}, nullptr);
+  EXPECT_EQ(o.vsyscall_mode, vsyscall::Mode::kEmulate);
+  EXPECT_EQ(o.vdso_mode, emulator::VdsoMode::kInject);
+  EXPECT_FALSE(o.quiet);
+  EXPECT_FALSE(o.report_file.has_value());
+  EXPECT_EQ(o.log_level, emulator::LogLevel::kWarn);
+  ASSERT_EQ(o.program_args.size(), 1u);
+  EXPECT_EQ(o.program_args[0], "prog");
+}
+
+TEST(Options, ProgramOptionsAreNotOurs) {
+  Options o = parse_options({"vdsorun", "-q", "ls", "-q", "--vsyscall=none"}, nullptr);
+  EXPECT_TRUE(o.quiet);
+  EXPECT_EQ(o.vsyscall_mode, vsyscall::Mode::kEmulate);
+  EXPECT_EQ(o.program_args, (std::vector<std::string>{"ls", "-q", "--vsyscall=none"}));
+}
+
+TEST(Options, ParsesEveryMode) {
+  EXPECT_EQ(parse_options({"v", "--vsyscall=none", "p"}, nullptr).vsyscall_mode,
+            vsyscall::Mode::kNone);
+  EXPECT_EQ(parse_options({"v", "--vsyscall", "xonly", "p"}, nullptr).vsyscall_mode,
+            vsyscall::Mode::kXonly);
+  EXPECT_EQ(parse_options({"v", "--vsyscall=native", "p"}, nullptr).vsyscall_mode,
+            vsyscall::Mode::kNative);
+  EXPECT_EQ(parse_options({"v", "--vdso=none", "p"}, nullptr).vdso_mode, emulator::VdsoMode::kNone);
+  EXPECT_EQ(parse_options({"v", "--vdso", "host", "p"}, nullptr).vdso_mode,
+            emulator::VdsoMode::kHost);
+}
+
+TEST(Options, ReportFileAndLogLevels) {
+  Options o = parse_options({"v", "-o", "out.json", "-vv", "p"}, nullptr);
+  EXPECT_EQ(o.report_file, "out.json");
+  EXPECT_EQ(o.log_level, emulator::LogLevel::kDebug);
+  EXPECT_EQ(parse_options({"v", "--report=r", "p"}, nullptr).report_file, "r");
+  EXPECT_EQ(parse_options({"v", "p"}, "debug").log_level, emulator::LogLevel::kDebug);
+  EXPECT_EQ(parse_options({"v", "--log-level=error", "p"}, "debug").log_level,
+            emulator::LogLevel::kError);
+}
+
+TEST(Options, RejectsBadInput) {
+  EXPECT_THROW(parse_options({"v", "--vsyscall=bogus", "p"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--vdso=bogus", "p"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--no-such-option", "p"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "-q"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--vsyscall"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--log-level=loud", "p"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "p"}, "loud"), UsageError);
+}
+
+TEST(Options, HelpNeedsNoProgram) {
+  EXPECT_TRUE(parse_options({"v", "--help"}, nullptr).help);
+  EXPECT_TRUE(parse_options({"v", "--version"}, nullptr).version);
+  EXPECT_NE(help_text().find("--vsyscall"), std::string::npos);
+}
+
+}  // namespace cli

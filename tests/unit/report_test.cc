@@ -1,0 +1,55 @@
+// Tests report collection and its text and JSON forms.
+#include "emulator/report.h"
+
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace emulator {
+
+TEST(Report, EmptyUntilSomethingIsRecorded) {
+  Report r;
+  r.new_image(10, "/bin/x", "host vDSO");
+  EXPECT_TRUE(r.empty());
+  ++r.image(10).entries[vsyscall::Entry::kTime].calls;
+  EXPECT_FALSE(r.empty());
+}
+
+TEST(Report, JsonCarriesCountsSitesAndEscapes) {
+  Report r;
+  r.set_run_info("emulate", "xonly", "inject");
+  r.new_image(42, "/tmp/we\"ird\\name", "injected");
+  auto& e = r.image(42).entries[vsyscall::Entry::kGettimeofday];
+  e.calls = 3;
+  auto& s = e.call_sites[0x401234];
+  s.count = 3;
+  s.site.address = 0x401234;
+  s.site.module = "/tmp/x";
+  s.site.instruction = "call rax";
+  s.outcomes["emulated"] = 3;
+  r.set_exit("exited with status 0");
+  std::ostringstream j;
+  r.write_json(j);
+  const std::string out = j.str();
+  EXPECT_NE(out.find("\"gettimeofday\": {\"address\": \"0xffffffffff600000\", \"calls\": 3"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("\"return_address\": \"0x401234\""), std::string::npos);
+  EXPECT_NE(out.find("\"emulated\": 3"), std::string::npos);
+  EXPECT_NE(out.find("we\\\"ird\\\\name"), std::string::npos);
+  std::ostringstream t;
+  r.write_text(t);
+  EXPECT_NE(t.str().find("gettimeofday: 3 calls"), std::string::npos) << t.str();
+  EXPECT_NE(t.str().find("`call rax`: 3 emulated"), std::string::npos) << t.str();
+}
+
+TEST(Report, ForkedImagesAreSeparate) {
+  Report r;
+  r.new_image(1, "/a", "");
+  ++r.image(1).reads;
+  r.new_image(1, "/b", "");  // exec: a new image for the same pid
+  EXPECT_EQ(r.image(1).executable, "/b");
+  EXPECT_EQ(r.image(1).reads, 0u);
+}
+
+}  // namespace emulator

@@ -1,0 +1,51 @@
+// Tests PATH lookup (execvp rules) and spawn failures' exit codes.
+#include "emulator/spawn.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace emulator {
+
+TEST(Spawn, CandidatesFollowPathOrder) {
+  EXPECT_EQ(exec_candidates("ls", "/a:/b"), (std::vector<std::string>{"/a/ls", "/b/ls"}));
+  EXPECT_EQ(exec_candidates("ls", ":/b:"), (std::vector<std::string>{"./ls", "/b/ls", "./ls"}));
+  EXPECT_EQ(exec_candidates("ls", nullptr), (std::vector<std::string>{"/bin/ls", "/usr/bin/ls"}));
+}
+
+TEST(Spawn, NameWithSlashIsUsedAsIs) {
+  EXPECT_EQ(exec_candidates("./x", "/a"), (std::vector<std::string>{"./x"}));
+  EXPECT_EQ(exec_candidates("/bin/true", "/a"), (std::vector<std::string>{"/bin/true"}));
+}
+
+TEST(Spawn, MissingProgramIs127) {
+  BpfProgram filter = compile_policy(vsyscall_policy());
+  try {
+    spawn_traced("/nonexistent/vdsorun-test", {"/nonexistent/vdsorun-test"}, filter, {});
+    FAIL() << "spawn of a missing program succeeded";
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.exit_code(), 127);
+    EXPECT_NE(std::string(e.what()).find("No such file"), std::string::npos);
+  }
+}
+
+TEST(Spawn, NonExecutableIs126) {
+  char path[] = "/tmp/vdsorun-noexec-XXXXXX";
+  const int fd = mkstemp(path);  // mode 0600: no execute bit for anyone
+  ASSERT_GE(fd, 0);
+  close(fd);
+  BpfProgram filter = compile_policy(vsyscall_policy());
+  struct Unlink {
+    const char* p;
+    ~Unlink() { unlink(p); }
+  } cleanup{path};
+  try {
+    spawn_traced(path, {path}, filter, {});
+    FAIL() << "spawn of a non-executable file succeeded";
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.exit_code(), 126);
+  }
+}
+
+}  // namespace emulator
