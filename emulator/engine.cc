@@ -132,6 +132,12 @@ int Engine::run(const SpawnedProgram& program) {
 Resume Engine::on_stop(Tracee& t, int status) {
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
+  if (t.pending == Tracee::Pending::kFetchFaultInterrupt &&
+      !(event == PTRACE_EVENT_STOP && sig == SIGTRAP)) {
+    // Something else stopped the thread before our interrupt did (a group-stop can): put the
+    // call's registers in place now, so whatever runs next resumes at the fetch trap.
+    on_fetch_fault_interrupt(t);
+  }
   const uint64_t passed_target = std::exchange(t.passed_call_target, 0);
   if (passed_target && event == 0 && sig == SIGSEGV) t.passed_call_target = passed_target;
   switch (event) {
