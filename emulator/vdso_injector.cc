@@ -45,49 +45,58 @@ std::optional<long> open_ours(RemoteSyscalls& rs, pid_t self, int fd, std::strin
 
 }  // namespace
 
+namespace {
+
+// The remote part: maps both objects, returns the vvar address. Registers and borrowed bytes
+// are restored when `rs` goes out of scope in the caller.
+std::optional<uint64_t> map_objects(RemoteSyscalls& rs, const InjectionAssets& a,
+                                    std::string& why) {
+  auto vvar_fd = open_ours(rs, a.supervisor_pid, a.vvar_fd, why);
+  if (!vvar_fd) return std::nullopt;
+  // One mapping of the whole span at an address the kernel picks keeps vvar and image
+  // adjacent; the image then replaces its upper part.
+  const uint64_t span = a.vvar_size + a.image_size;
+  auto base = rs.syscall(SYS_mmap, 0, span, PROT_READ, MAP_SHARED,
+                         static_cast<uint64_t>(*vvar_fd), 0);
+  rs.syscall(SYS_close, static_cast<uint64_t>(*vvar_fd));
+  if (!base || is_error(*base)) {
+    why = base ? "mmap of the vvar failed: " + errno_text(*base) : "the process vanished";
+    return std::nullopt;
+  }
+  const uint64_t vvar = static_cast<uint64_t>(*base);
+  auto image_fd = open_ours(rs, a.supervisor_pid, a.image_fd, why);
+  std::optional<long> mapped;
+  if (image_fd) {
+    mapped = rs.syscall(SYS_mmap, vvar + a.vvar_size, a.image_size, PROT_READ | PROT_EXEC,
+                        MAP_PRIVATE | MAP_FIXED, static_cast<uint64_t>(*image_fd), 0);
+    rs.syscall(SYS_close, static_cast<uint64_t>(*image_fd));
+    if (!mapped || is_error(*mapped))
+      why = mapped ? "mmap of the vDSO image failed: " + errno_text(*mapped)
+                   : "the process vanished";
+  }
+  if (!mapped || is_error(*mapped)) {
+    rs.syscall(SYS_munmap, vvar, span);
+    return std::nullopt;
+  }
+  return vvar;
+}
+
+}  // namespace
+
 std::optional<Injected> inject_vdso(pid_t tid, const InjectionAssets& a,
                                     std::vector<siginfo_t>& deferred, std::string& why) {
-  Injected out;
+  std::optional<uint64_t> vvar;
   {
     RemoteSyscalls rs(tid);
     if (!rs.ok()) {
       why = "cannot borrow code bytes at the entry point";
       return std::nullopt;
     }
-    auto finish = [&](bool ok) -> bool {
-      deferred.insert(deferred.end(), rs.deferred_signals().begin(), rs.deferred_signals().end());
-      return ok;
-    };
-    auto vvar_fd = open_ours(rs, a.supervisor_pid, a.vvar_fd, why);
-    if (!vvar_fd) return finish(false), std::nullopt;
-    // One mapping of the whole span at an address the kernel picks keeps vvar and image
-    // adjacent; the image then replaces its upper part.
-    auto base = rs.syscall(SYS_mmap, 0, a.vvar_size + a.image_size, PROT_READ, MAP_SHARED,
-                           static_cast<uint64_t>(*vvar_fd), 0);
-    rs.syscall(SYS_close, static_cast<uint64_t>(*vvar_fd));
-    if (!base || is_error(*base)) {
-      why = base ? "mmap of the vvar failed: " + errno_text(*base) : "the process vanished";
-      return finish(false), std::nullopt;
-    }
-    auto image_fd = open_ours(rs, a.supervisor_pid, a.image_fd, why);
-    if (!image_fd) {
-      rs.syscall(SYS_munmap, static_cast<uint64_t>(*base), a.vvar_size + a.image_size);
-      return finish(false), std::nullopt;
-    }
-    const uint64_t vdso = static_cast<uint64_t>(*base) + a.vvar_size;
-    auto mapped = rs.syscall(SYS_mmap, vdso, a.image_size, PROT_READ | PROT_EXEC,
-                             MAP_PRIVATE | MAP_FIXED, static_cast<uint64_t>(*image_fd), 0);
-    rs.syscall(SYS_close, static_cast<uint64_t>(*image_fd));
-    if (!mapped || is_error(*mapped) || static_cast<uint64_t>(*mapped) != vdso) {
-      why =
-          mapped ? "mmap of the vDSO image failed: " + errno_text(*mapped) : "the process vanished";
-      if (mapped) rs.syscall(SYS_munmap, static_cast<uint64_t>(*base), a.vvar_size + a.image_size);
-      return finish(false), std::nullopt;
-    }
-    out.vvar_addr = static_cast<uint64_t>(*base);
-    out.vdso_addr = vdso;
-    finish(true);
+    vvar = map_objects(rs, a, why);
+    deferred.insert(deferred.end(), rs.deferred_signals().begin(), rs.deferred_signals().end());
   }  // registers and borrowed bytes restored here
+  if (!vvar) return std::nullopt;
+  Injected out{*vvar, *vvar + a.vvar_size};
   if (!rewrite_sysinfo_ehdr(tid, out.vdso_addr)) {
     why = "the new stack has no AT_SYSINFO_EHDR to rewrite";
     return std::nullopt;

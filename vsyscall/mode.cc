@@ -46,7 +46,11 @@ HostMode host_mode_from_maps(std::string_view text) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(pos, end - pos);
     pos = end + 1;
-    if (line.find("[vsyscall]") == std::string_view::npos) continue;
+    // The kernel's own line: its range starts at the page, its name is the last field (a
+    // mapped file whose name merely contains "[vsyscall]" is not it).
+    if (line.rfind("ffffffffff600000-", 0) != 0) continue;
+    const std::string_view tag = "[vsyscall]";
+    if (line.size() < tag.size() || line.substr(line.size() - tag.size()) != tag) continue;
     // "ffffffffff600000-ffffffffff601000 --xp ..." : the permissions are the second field.
     size_t sp = line.find(' ');
     if (sp == std::string_view::npos || sp + 4 >= line.size()) return HostMode::kXonly;
