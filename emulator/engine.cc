@@ -80,6 +80,11 @@ void Engine::stop_self_like(int sig) {
   sigaction(sig, &old, nullptr);
 }
 
+std::unique_ptr<HostTimeSource> Engine::time_source(pid_t tid) const {
+  if (opts_.vvar) return std::make_unique<VvarTimeSource>(tid, opts_.vvar);
+  return std::make_unique<HostTimeSource>(tid);
+}
+
 void Engine::apply(pid_t tid, const Resume& r) {
   switch (r.kind) {
     case Resume::Kind::kCont:
@@ -127,6 +132,12 @@ int Engine::run(const SpawnedProgram& program) {
 Resume Engine::on_stop(Tracee& t, int status) {
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
+  if (t.pending == Tracee::Pending::kFetchFaultInterrupt &&
+      !(event == PTRACE_EVENT_STOP && sig == SIGTRAP)) {
+    // Something else stopped the thread before our interrupt did (a group-stop can): put the
+    // call's registers in place now, so whatever runs next resumes at the fetch trap.
+    on_fetch_fault_interrupt(t);
+  }
   const uint64_t passed_target = std::exchange(t.passed_call_target, 0);
   if (passed_target && event == 0 && sig == SIGSEGV) t.passed_call_target = passed_target;
   switch (event) {
@@ -199,6 +210,7 @@ void Engine::on_exec(Tracee& t) {
   Tracee& self = tracee(t.tid);
   self.tgid = self.tid;
   self.pending = Tracee::Pending::kNone;
+  shadow_pages_.erase(self.tid);  // the old image's mappings are gone
   char exe[4096];
   std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
   ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);

@@ -15,7 +15,9 @@
 #include "emulator/disasm.h"
 #include "emulator/report.h"
 #include "emulator/spawn.h"
+#include "emulator/time_source.h"
 #include "emulator/vdso_injector.h"
+#include "vdso/vvar.h"
 #include "vsyscall/cpu_state.h"
 #include "vsyscall/mode.h"
 
@@ -33,6 +35,9 @@ struct EngineOptions {
   bool mirror_job_control = false;
   // With VdsoMode::kInject: what to map into every new 64-bit image.
   std::optional<InjectionAssets> inject;
+  // The supervisor's view of the injected vvar: emulated gettimeofday/time read their clock
+  // from it so that they agree with the injected vDSO (null: the kernel's clock).
+  const vdso::Vvar* vvar = nullptr;
 };
 
 // How a stopped thread is resumed.
@@ -107,12 +112,16 @@ class Engine {
   void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,
                   const std::string& to);
   void record_read(Tracee& t, uint64_t rip, const std::string& outcome, const std::string& insn);
+  // Where emulated calls take their values: the injected vvar if there is one, else the kernel.
+  std::unique_ptr<HostTimeSource> time_source(pid_t tid) const;
   CodeSite describe_site(pid_t pid, uint64_t addr, bool is_return_address);
 
   EngineOptions opts_;
   Report& report_;
   Disassembler disasm_;
   std::unordered_map<pid_t, Tracee> tracees_;
+  // Per process: where its read-only copy of the page image is (displaced reads), 0 if none.
+  std::unordered_map<pid_t, uint64_t> shadow_pages_;
   pid_t main_pid_ = 0;
   int main_status_ = 0;
   bool main_done_ = false;

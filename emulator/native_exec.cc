@@ -96,10 +96,10 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
   int64_t result = -ENOSYS;
   if (auto e = vsyscall::entry_for_syscall(static_cast<long>(nr))) {
     Gpr r = regs;
-    HostTimeSource time(t.tid);
+    auto time = time_source(t.tid);
     // perform_call() also does the `ret`; only its return value is wanted here.
     r.rsp = regs.rsp;
-    vsyscall::perform_call(*e, r, mem, time, vsyscall::CallFlavor::kNative);
+    vsyscall::perform_call(*e, r, mem, *time, vsyscall::CallFlavor::kNative);
     result = static_cast<int64_t>(r.rax);
   } else if (nr < kMaxSyscallNr) {
     // Any other syscall runs in the program itself, from code bytes borrowed at the return

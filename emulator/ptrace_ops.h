@@ -14,9 +14,11 @@ namespace emulator {
 
 std::optional<vsyscall::Gpr> get_regs(pid_t tid);
 bool set_regs(pid_t tid, const vsyscall::Gpr& regs);
-// xmm/ymm registers; have_avx tells whether the upper halves were read.
-bool get_vector_regs(pid_t tid, vsyscall::VectorRegs& out, bool& have_avx);
-bool set_vector_regs(pid_t tid, const vsyscall::VectorRegs& regs, bool have_avx);
+// The vector and AVX-512 parts of `st` (xmm/ymm, opmask, zmm) and have_avx/have_avx512.
+bool get_vector_regs(pid_t tid, vsyscall::CpuState& st);
+// Writes them back; without have_avx512, clears bits 511:256 of the zmm registers named in
+// zmm_upper_zeroed (what a VEX write does on AVX-512 hardware).
+bool set_vector_regs(pid_t tid, const vsyscall::CpuState& st, uint16_t zmm_upper_zeroed);
 std::optional<siginfo_t> get_siginfo(pid_t tid);
 bool set_siginfo(pid_t tid, const siginfo_t& si);
 std::optional<unsigned long> get_event_msg(pid_t tid);

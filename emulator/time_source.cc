@@ -11,6 +11,7 @@
 #include <string>
 
 #include "emulator/maps.h"
+#include "vdso/clock_read.h"
 
 namespace emulator {
 
@@ -18,6 +19,34 @@ timespec HostTimeSource::realtime() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
   return ts;
+}
+
+timespec HostTimeSource::realtime_coarse() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return ts;
+}
+
+timespec VvarTimeSource::realtime() {
+  vdso::KernelTimespec ts{};
+  if (!vdso::read_hres(vvar_, vdso::kClockRealtime, &ts)) return HostTimeSource::realtime();
+  return timespec{ts.tv_sec, ts.tv_nsec};
+}
+
+timespec VvarTimeSource::realtime_coarse() {
+  vdso::KernelTimespec ts{};
+  if (!vdso::read_coarse(vvar_, vdso::kClockRealtimeCoarse, &ts))
+    return HostTimeSource::realtime_coarse();
+  return timespec{ts.tv_sec, ts.tv_nsec};
+}
+
+struct timezone VvarTimeSource::timezone() {
+  vdso::KernelTimezone tz{};
+  if (!vdso::read_timezone(vvar_, &tz)) return HostTimeSource::timezone();
+  struct timezone out {};
+  out.tz_minuteswest = tz.tz_minuteswest;
+  out.tz_dsttime = tz.tz_dsttime;
+  return out;
 }
 
 struct timezone HostTimeSource::timezone() {

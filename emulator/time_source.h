@@ -3,14 +3,16 @@
 
 #include <sys/types.h>
 
+#include "vdso/vvar.h"
 #include "vsyscall/call.h"
 
 namespace emulator {
 
-class HostTimeSource final : public vsyscall::TimeSource {
+class HostTimeSource : public vsyscall::TimeSource {
  public:
   explicit HostTimeSource(pid_t tid) : tid_(tid) {}
   timespec realtime() override;
+  timespec realtime_coarse() override;
   struct timezone timezone() override;
   // The CPU the (stopped) thread last ran on, from /proc/TID/stat.
   unsigned cpu() override;
@@ -19,6 +21,20 @@ class HostTimeSource final : public vsyscall::TimeSource {
  private:
   pid_t tid_;
   int cpu_ = -1;
+};
+
+// The clocks of the injected vDSO, read from the supervisor's mapping of the vvar the same way
+// the vDSO reads it, so that an emulated gettimeofday/time agrees with vDSO calls around it.
+// Falls back to the kernel whenever the vDSO would.
+class VvarTimeSource final : public HostTimeSource {
+ public:
+  VvarTimeSource(pid_t tid, const vdso::Vvar* vvar) : HostTimeSource(tid), vvar_(vvar) {}
+  timespec realtime() override;
+  timespec realtime_coarse() override;
+  struct timezone timezone() override;
+
+ private:
+  const vdso::Vvar* vvar_;
 };
 
 }  // namespace emulator

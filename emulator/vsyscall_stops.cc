@@ -2,9 +2,12 @@
 // and SIGSEGVs for calls (none host, or the host kernel's refusals) and reads. vsyscall/
 // decides; this file carries the decision out with ptrace (DESIGN.md 3.1-3.4).
 #include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstring>
 
+#include "emulator/displaced_read.h"
 #include "emulator/engine.h"
 #include "emulator/log.h"
 #include "emulator/maps.h"
@@ -118,8 +121,8 @@ Resume Engine::on_seccomp(Tracee& t) {
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
       Gpr after = *regs;
-      HostTimeSource time(t.tid);
-      auto out = vsyscall::perform_call(*entry, after, mem, time, vsyscall::CallFlavor::kNative);
+      auto time = time_source(t.tid);
+      auto out = vsyscall::perform_call(*entry, after, mem, *time, vsyscall::CallFlavor::kNative);
       Gpr w = *regs;
       w.orig_rax = static_cast<uint64_t>(-1);
       w.rax = after.rax;
@@ -149,6 +152,23 @@ Resume Engine::on_seccomp(Tracee& t) {
     }
     case Action::kPassThrough:
     default:
+      if (opts_.vvar && *entry != vsyscall::Entry::kGetcpu) {
+        // Answer from the injected vDSO's clock: skip the kernel's emulation, which then only
+        // emulates the `ret`. The kernel has already checked the return address and the
+        // pointers; a write that faults is left to the kernel, which faults the same way.
+        Gpr after = *regs;
+        VvarTimeSource vvar_time(t.tid, opts_.vvar);
+        auto out =
+            vsyscall::perform_call(*entry, after, mem, vvar_time, vsyscall::CallFlavor::kEmulated);
+        if (out.kind == vsyscall::CallOutcome::Kind::kReturned) {
+          Gpr w = *regs;
+          w.orig_rax = static_cast<uint64_t>(-1);
+          w.rax = after.rax;
+          set_regs(t.tid, w);
+          record_call(t, regs->rip, ret_addr, "emulated");
+          return Resume::cont();
+        }
+      }
       // The host kernel emulates the call exactly as a vsyscall=emulate/xonly kernel does.
       record_call(t, regs->rip, ret_addr, "emulated");
       t.passed_call_target = regs->rip;
@@ -256,8 +276,8 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
         Gpr r = *regs;
-        HostTimeSource time(t.tid);
-        auto out = vsyscall::perform_call(*entry, r, mem, time, flavor);
+        auto time = time_source(t.tid);
+        auto out = vsyscall::perform_call(*entry, r, mem, *time, flavor);
         record_call(t, rip, ret_addr, outcome_of(out, flavor));
         switch (out.kind) {
           case vsyscall::CallOutcome::Kind::kReturned:
@@ -306,25 +326,48 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
   size_t n = mem.read_partial(regs.rip, code);
   vsyscall::CpuState st;
   st.gpr = regs;
-  if (!get_vector_regs(t.tid, st.vec, st.have_avx)) return {Resume::Kind::kNothing, 0};
+  if (!get_vector_regs(t.tid, st)) return {Resume::Kind::kNothing, 0};
   auto res = vsyscall::emulate_read(std::span<const uint8_t>(code, n), st, mem);
   using S = vsyscall::ReadEmulation::Status;
   switch (res.status) {
     case S::kDone:
       set_regs(t.tid, st.gpr);
-      if (res.vector_changed) set_vector_regs(t.tid, st.vec, st.have_avx);
+      if (res.vector_changed) set_vector_regs(t.tid, st, res.zmm_upper_zeroed);
       record_read(t, regs.rip, "read-emulated", res.instruction);
       return Resume::cont();
     case S::kFault:
       record_read(t, regs.rip, "SIGSEGV", res.instruction);
       return deliver(t.tid, si, SEGV_MAPERR, res.fault_addr);
+    case S::kWritesPage:
+      // A write faults in every mode. Even where the page is mapped (emulate, native) it is a
+      // kernel address, whose faults the kernel always reports as SEGV_MAPERR.
+      record_read(t, regs.rip, "SIGSEGV (write)", res.instruction);
+      return Resume::cont(SIGSEGV);
     case S::kUnsupported:
-    default:
+    default: {
+      // Let the CPU run it against a copy of the page, if one register clearly addresses it.
+      uint64_t& shadow = shadow_pages_[tgid_of(t)];
+      auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
+      for (const siginfo_t& s : d.deferred) {
+        t.requeued.push_back(s);
+        ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
+      }
+      const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;
+      if (d.status == DisplacedRead::Status::kGone) return {Resume::Kind::kNothing, 0};
+      if (d.status == DisplacedRead::Status::kDone) {
+        record_read(t, regs.rip, "read-emulated (executed on a copy)", insn);
+        return Resume::cont();
+      }
+      if (d.status == DisplacedRead::Status::kFault) {
+        record_read(t, regs.rip, "SIGSEGV", insn);
+        return deliver(t.tid, si, SEGV_MAPERR, d.fault_addr);
+      }
       record_read(t, regs.rip, "SIGSEGV (not emulated: " + res.reason + ")", res.instruction);
       VDSORUN_LOG(
           kWarn, "pid %d: cannot emulate the read of the vsyscall page by `%s` at %#llx: %s", t.tid,
           res.instruction.c_str(), static_cast<unsigned long long>(regs.rip), res.reason.c_str());
       return Resume::cont(SIGSEGV);
+    }
   }
 }
 

@@ -13,7 +13,7 @@ BUILD_DIR="$SAN_DIR" MESON_ARGS="-Db_sanitize=address,undefined -Db_lundef=false
 rc=0
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || rc=1
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C "$SAN_DIR" --print-errorlogs --num-processes 2 --suite unit --suite integration \
+  meson test -C "$SAN_DIR" --print-errorlogs --num-processes 2 --suite unit --suite integration --suite vdso \
   || rc=1
 python3 scripts/count_results.py "$BUILD_DIR" "$SAN_DIR" || rc=1
 exit $rc

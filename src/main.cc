@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 #include "emulator/engine.h"
@@ -17,7 +18,10 @@
 #include "emulator/report.h"
 #include "emulator/seccomp_policy.h"
 #include "emulator/spawn.h"
+#include "emulator/timekeeper.h"
+#include "emulator/vvar_object.h"
 #include "src/options.h"
+#include "vdso/image.h"
 #include "vsyscall/mode.h"
 
 namespace {
@@ -126,6 +130,27 @@ int run(int argc, char** argv) {
                 "the host kernel maps the vsyscall page readable (vsyscall=emulate): reads of it "
                 "cannot be made to fault in --vsyscall=%s mode",
                 std::string(vsyscall::mode_name(eo.mode)).c_str());
+
+  // The injected vDSO: check the image built into us, create the vvar and the image objects,
+  // and start the timekeeper before the program can read the clock.
+  std::optional<emulator::VvarObject> vvar;
+  std::optional<emulator::ImageObject> image;
+  std::optional<emulator::Timekeeper> timekeeper;
+  if (eo.vdso == emulator::VdsoMode::kInject) {
+    std::string why;
+    if (!vdso::check_image(vdso::image(), &why))
+      throw std::runtime_error("the vDSO image built into vdsorun is damaged: " + why);
+    vvar.emplace();
+    image.emplace(vdso::image());
+    emulator::TimekeeperOptions tko;
+    tko.log = [](std::string_view line) {
+      VDSORUN_LOG(kInfo, "timekeeper: %.*s", static_cast<int>(line.size()), line.data());
+    };
+    timekeeper.emplace(vvar->page(), tko);
+    eo.inject = emulator::InjectionAssets{getpid(), vvar->fd(), vdso::kImageOffset, image->fd(),
+                                          image->map_size()};
+    eo.vvar = vvar->page();
+  }
 
   const emulator::BpfProgram filter = emulator::compile_policy(emulator::vsyscall_policy());
   const auto restore = install_signal_handlers();

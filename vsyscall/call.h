@@ -20,6 +20,9 @@ class TimeSource {
  public:
   virtual ~TimeSource() = default;
   virtual timespec realtime() = 0;
+  // What time() returns: the kernel's coarse REALTIME seconds (ktime_get_real_seconds()),
+  // which can trail realtime() by up to a tick.
+  virtual timespec realtime_coarse() { return realtime(); }
   // The kernel's sys_tz, what gettimeofday() writes to a non-NULL timezone pointer.
   virtual struct timezone timezone() = 0;
   // The CPU and NUMA node the calling thread runs on.

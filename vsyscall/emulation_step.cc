@@ -129,6 +129,11 @@ void EmulationStep::write_zmm(unsigned index, const Zmm& value) {
   vector_changed_ = true;
 }
 
+void EmulationStep::write_mask(unsigned index, uint64_t value) {
+  next_.avx512.k[index] = value;
+  vector_changed_ = true;
+}
+
 void EmulationStep::set_arith_flags(uint64_t flags) {
   next_.gpr.eflags = (next_.gpr.eflags & ~kArithFlags) | (flags & kArithFlags);
 }

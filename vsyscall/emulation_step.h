@@ -58,6 +58,8 @@ class EmulationStep {
   using Zmm = std::array<uint8_t, 64>;
   Zmm zmm(unsigned index) const;
   void write_zmm(unsigned index, const Zmm& value);
+  // Opmask register k0..k7 (needs CpuState::have_avx512).
+  void write_mask(unsigned index, uint64_t value);
 
   void set_arith_flags(uint64_t flags);
 

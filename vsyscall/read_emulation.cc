@@ -7,8 +7,10 @@
 //   vector:  movdqu movdqa movups movaps movupd movapd lddqu movntdqa movd movq movss movsd
 //            movlps movlpd movhps movhpd pcmpeqb/w/d/q pminub pmaxub pand pandn por pxor
 //            psubb ptest, and each one's VEX form (v...) on xmm and ymm
-//   AVX-512: vmovdqu8/16/32/64 vmovdqa32/64 vmovups vmovaps vmovupd vmovapd (EVEX, any
-//            of xmm/ymm/zmm0-31, with {k} merge or {z} zero masking)
+//   AVX-512 (EVEX, xmm/ymm/zmm0-31, {k} merge or {z} zero masking, see evex_decoder.cc):
+//            vmovdqu8/16/32/64 vmovdqa32/64 vmovups vmovaps vmovupd vmovapd
+//            vpcmpeqb/w/d/q vpcmpgtb/w/d/q vpcmp[u]b/w/d/q vptestm/vptestnm b/w/d/q (into k)
+//            vpxor/vpor/vpand/vpandn d/q vpminub vpmaxub vpsubb vpternlogd/q
 #include "vsyscall/read_emulation.h"
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <string_view>
 
 #include "vsyscall/emulation_step.h"
+#include "vsyscall/evex_decoder.h"
 #include "vsyscall/page.h"
 #include "vsyscall/read_handlers.h"
 #include "vsyscall/x86_decoder.h"
@@ -120,14 +123,15 @@ bool reads_page(const EmulationStep& s) {
   return false;
 }
 
-bool emulate(EmulationStep& s) {
+bool emulate(EmulationStep& s, const EvexOp* evex) {
   const DecodedInsn& insn = s.insn();
   if (insn.x86.prefix[0] == 0xf0) return s.unsupported("lock prefix on a load (#UD)");
   if (insn.encoding == VectorEncoding::kEvex) {
+    if (evex == nullptr) return s.unsupported("EVEX (AVX-512) instruction not emulated");
     if (!s.before().have_avx512) {
       return s.unsupported("EVEX-encoded (AVX-512) instruction but no AVX-512 state");
     }
-    return emulate_evex(s);
+    return emulate_evex(s, *evex);
   }
   if (insn.encoding == VectorEncoding::kVex && !s.before().have_avx) {
     return s.unsupported("VEX-encoded instruction but the engine reported no AVX state");
@@ -147,8 +151,16 @@ ReadEmulation emulate_read(std::span<const uint8_t> code, CpuState& state, Memor
     result.reason = "Capstone could not be opened for x86-64";
     return result;
   }
-  const auto insn =
-      decoder.decode(code.first(std::min(code.size(), kMaxInsnLength)), state.gpr.rip);
+  const auto bytes = code.first(std::min(code.size(), kMaxInsnLength));
+  auto insn = decoder.decode(bytes, state.gpr.rip);
+  // AVX-512 forms come from our own decoder: Capstone 4 misses or misnames most of them.
+  // Its text, when it has one, is kept for the report.
+  const auto evex = decode_evex(bytes, state.gpr.rip);
+  if (evex) {
+    const std::string text = insn ? insn->text : evex->insn.text;
+    insn = evex->insn;
+    insn->text = text;
+  }
   if (!insn) {
     result.reason = "the bytes at rip do not decode as an x86-64 instruction";
     return result;
@@ -166,7 +178,7 @@ ReadEmulation emulate_read(std::span<const uint8_t> code, CpuState& state, Memor
     result.reason = "no memory operand of the instruction addresses the vsyscall page";
     return result;
   }
-  if (emulate(step)) step.commit(state);
+  if (emulate(step, evex ? &evex->op : nullptr)) step.commit(state);
   return result;
 }
 

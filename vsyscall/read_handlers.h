@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "vsyscall/emulation_step.h"
+#include "vsyscall/evex_decoder.h"
 #include "vsyscall/x86_decoder.h"
 
 namespace vsyscall {
@@ -34,8 +35,8 @@ bool emulate_string(EmulationStep& step);
 // read_vector.cc: SSE/AVX loads and packed compares/logic with a memory source.
 bool handles_vector(const DecodedInsn& insn);
 bool emulate_vector(EmulationStep& step);
-// EVEX loads (vmovdqu8/16/32/64, vmovdqa32/64, vmovups/aps/upd/apd) with opmask merging or
-// zeroing. Capstone 4 cannot decode the EVEX compares into mask registers at all.
-bool emulate_evex(EmulationStep& step);
+// read_evex.cc: the AVX-512 forms evex_decoder.h decodes, with opmask merging/zeroing and
+// fault suppression for masked-off elements.
+bool emulate_evex(EmulationStep& step, const EvexOp& op);
 
 }  // namespace vsyscall

@@ -1,6 +1,5 @@
 // SSE/AVX instructions with a memory source: full and partial loads into xmm/ymm, packed
-// compares and logic (what glibc's memcmp/strlen/memchr do), ptest; and AVX-512 (EVEX)
-// loads, plain or masked, into xmm/ymm/zmm0-31.
+// compares and logic (what glibc's memcmp/strlen/memchr do), ptest.
 #include <algorithm>
 #include <array>
 #include <string>
@@ -158,66 +157,7 @@ std::optional<VecSlot> first_source(EmulationStep& s, const VecSlot& dst) {
   return std::nullopt;
 }
 
-// EVEX loads: element size (what a mask bit covers) and whether alignment is demanded.
-struct EvexLoad {
-  unsigned id;
-  unsigned element;
-  bool aligned;
-};
-
-constexpr EvexLoad kEvexLoads[] = {
-    {X86_INS_VMOVDQU8, 1, false},  {X86_INS_VMOVDQU16, 2, false}, {X86_INS_VMOVDQU32, 4, false},
-    {X86_INS_VMOVDQU64, 8, false}, {X86_INS_VMOVDQA32, 4, true},  {X86_INS_VMOVDQA64, 8, true},
-    {X86_INS_VMOVUPS, 4, false},   {X86_INS_VMOVAPS, 4, true},    {X86_INS_VMOVUPD, 8, false},
-    {X86_INS_VMOVAPD, 8, true},
-};
-
 }  // namespace
-
-bool emulate_evex(EmulationStep& s) {
-  const DecodedInsn& insn = s.insn();
-  const EvexPrefix& p = insn.evex;
-  const auto ops = insn.operands();
-  const EvexLoad* e = nullptr;
-  for (const EvexLoad& l : kEvexLoads) {
-    if (l.id == insn.id) e = &l;
-  }
-  if (e == nullptr) return s.unsupported("EVEX instruction other than a (masked) vector load");
-  if (ops.size() < 2 || ops[0].type != X86_OP_REG || ops.back().type != X86_OP_MEM) {
-    return s.unsupported("only the `vector register <- memory` form is emulated");
-  }
-  if (p.broadcast) return s.unsupported("EVEX embedded broadcast");
-  if (p.zeroing && p.mask == 0) return s.unsupported("zeroing without an opmask (#UD)");
-  const auto dst = evex_vec_slot(ops[0].reg);
-  const cs_x86_op& m = ops.back();
-  if (p.length > 64 || !dst || dst->width != p.length || m.size != p.length) {
-    return s.unsupported("unexpected EVEX vector length");
-  }
-  const uint64_t addr = s.address_of(m.mem);
-  if (e->aligned && addr % p.length != 0) {
-    return s.unsupported("misaligned " + std::to_string(p.length) +
-                         "-byte operand: the CPU raises #GP for this instruction");
-  }
-  EmulationStep::Zmm v = s.zmm(dst->index);
-  if (p.mask == 0) {
-    if (!s.read(addr, std::span<uint8_t>(v.data(), p.length))) return false;
-  } else {
-    // Masked-off elements are neither loaded nor able to fault: glibc relies on that to read
-    // a partial vector right up to the end of a mapping.
-    const uint64_t mask = s.next().avx512.k[p.mask];
-    for (unsigned i = 0; i < p.length / e->element; ++i) {
-      uint8_t* elem = v.data() + i * e->element;
-      if ((mask >> i) & 1) {
-        if (!s.read(addr + i * e->element, std::span<uint8_t>(elem, e->element))) return false;
-      } else if (p.zeroing) {
-        std::fill(elem, elem + e->element, 0);
-      }
-    }
-  }
-  std::fill(v.begin() + p.length, v.end(), 0);
-  s.write_zmm(dst->index, v);
-  return true;
-}
 
 bool handles_vector(const DecodedInsn& insn) {
   return find(insn.id) != nullptr;

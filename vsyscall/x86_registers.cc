@@ -93,6 +93,10 @@ std::optional<VecSlot> evex_vec_slot(unsigned reg) {
   return std::nullopt;
 }
 
+unsigned gpr_reg_id(unsigned number, unsigned width) {
+  return width == 4 ? kNames[number & 15].d : kNames[number & 15].q;
+}
+
 std::optional<unsigned> mask_index(unsigned reg) {
   if (reg >= X86_REG_K0 && reg <= X86_REG_K7) return reg - X86_REG_K0;
   return std::nullopt;

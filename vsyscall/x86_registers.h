@@ -42,4 +42,7 @@ std::optional<VecSlot> evex_vec_slot(unsigned reg);
 // k0..k7.
 std::optional<unsigned> mask_index(unsigned reg);
 
+// The Capstone id of general register `number` (0..15, encoding order) at `width` 8 or 4.
+unsigned gpr_reg_id(unsigned number, unsigned width);
+
 }  // namespace vsyscall
