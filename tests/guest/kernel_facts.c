@@ -12,8 +12,8 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <setjmp.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -226,13 +226,20 @@ static const char* sym(uint64_t value, const struct context* ctx, char* buf, siz
 
 static const char* signal_name(int sig) {
   switch (sig) {
-    case SIGSEGV: return "SIGSEGV";
-    case SIGBUS: return "SIGBUS";
-    case SIGTRAP: return "SIGTRAP";
-    case SIGILL: return "SIGILL";
-    case SIGSYS: return "SIGSYS";
-    case SIGFPE: return "SIGFPE";
-    default: return "SIG?";
+    case SIGSEGV:
+      return "SIGSEGV";
+    case SIGBUS:
+      return "SIGBUS";
+    case SIGTRAP:
+      return "SIGTRAP";
+    case SIGILL:
+      return "SIGILL";
+    case SIGSYS:
+      return "SIGSYS";
+    case SIGFPE:
+      return "SIGFPE";
+    default:
+      return "SIG?";
   }
 }
 
@@ -259,8 +266,7 @@ static void print_signal(const char* name, const struct context* ctx, uint64_t r
   }
   printf("%s: signal=%s code=%s addr=%s rip=%s rsp=%s err=0x%" PRIx64 " trapno=%" PRIu64
          " rcx=%s\n",
-         name, signal_name(g_caught.signo),
-         code_name(g_caught.signo, g_caught.code, b1, sizeof b1),
+         name, signal_name(g_caught.signo), code_name(g_caught.signo, g_caught.code, b1, sizeof b1),
          sym(g_caught.addr, ctx, b2, sizeof b2), sym(g_caught.rip, ctx, b3, sizeof b3), rsp,
          g_caught.err, g_caught.trapno,
          g_caught.rcx == RCX_CANARY ? "kept" : sym(g_caught.rcx, ctx, b4, sizeof b4));
@@ -291,7 +297,7 @@ static const char* verdict_of(enum check check, uint64_t rax) {
       time_t now = (time_t)syscall(SYS_time, NULL);
       if (g_time == -1) return "untouched";
       return (g_time > 1000000000 && g_time <= now && (time_t)rax == g_time) ? "plausible"
-                                                                              : "implausible";
+                                                                             : "implausible";
     }
     case kCheckGetcpu: {
       unsigned cpu = 0, node = 0;
@@ -435,16 +441,16 @@ static void run_libc_reads(void) {
     memcpy(buf, (const void*)PAGE, sizeof buf);
     printf("read.memcpy: %s\n", memcmp(buf, g_page_copy, sizeof buf) ? "differs" : "same");
   } else {
-    printf("read.memcpy: signal=%s code=%d addr=%s\n", signal_name(g_caught.signo),
-           g_caught.code, (g_caught.addr & ~0xfffUL) == PAGE ? "page" : "other");
+    printf("read.memcpy: signal=%s code=%d addr=%s\n", signal_name(g_caught.signo), g_caught.code,
+           (g_caught.addr & ~0xfffUL) == PAGE ? "page" : "other");
   }
   fflush(stdout);
   if (sigsetjmp(g_jump, 1) == 0) {
     int r = memcmp((const void*)PAGE, g_page_copy, sizeof buf);
     printf("read.memcmp: %s\n", r ? "differs" : "same");
   } else {
-    printf("read.memcmp: signal=%s code=%d addr=%s\n", signal_name(g_caught.signo),
-           g_caught.code, (g_caught.addr & ~0xfffUL) == PAGE ? "page" : "other");
+    printf("read.memcmp: signal=%s code=%d addr=%s\n", signal_name(g_caught.signo), g_caught.code,
+           (g_caught.addr & ~0xfffUL) == PAGE ? "page" : "other");
   }
   (void)ctx;
 }
@@ -514,7 +520,8 @@ static void run_seccomp(const char* name, int nr, uint32_t action, uint64_t targ
       _exit(0);
     }
     if (sigsetjmp(g_jump, 1) == 0) {
-      run_call(name, target, a0, 0, 0, 0, check);
+      // A kernel-half argument is the bad pointer of the case.
+      run_call(name, target, a0, 0, 0, (a0 >> 63) ? a0 : 0, check);
     } else {
       printf("%s: impossible\n", name);
     }
@@ -557,15 +564,16 @@ static void run_seccomp_trap(void) {
     } else if (g_caught.signo == SIGSYS) {
       struct context ctx = {.target = state.target, .ret = state.ret_addr, .insn = 0, .ptr = 0};
       char b1[32], b2[32], b3[32];
-      printf("seccomp.trap_time: signal=SIGSYS code=%s syscall=%d errno=%d call_addr=%s rip=%s "
-             "rsp=%s rax=%s\n",
-             code_name(SIGSYS, g_caught.code, b1, sizeof b1), g_caught.syscall_nr,
-             g_caught.errno_field, sym(g_caught.call_addr, &ctx, b2, sizeof b2),
-             sym(g_caught.rip, &ctx, b3, sizeof b3),
-             g_caught.rsp == state.rsp_before - 8 ? "retaddr"
-             : g_caught.rsp == state.rsp_before   ? "caller"
-                                                  : "other",
-             g_caught.rax == SYS_time ? "nr" : "other");
+      printf(
+          "seccomp.trap_time: signal=SIGSYS code=%s syscall=%d errno=%d call_addr=%s rip=%s "
+          "rsp=%s rax=%s\n",
+          code_name(SIGSYS, g_caught.code, b1, sizeof b1), g_caught.syscall_nr,
+          g_caught.errno_field, sym(g_caught.call_addr, &ctx, b2, sizeof b2),
+          sym(g_caught.rip, &ctx, b3, sizeof b3),
+          g_caught.rsp == state.rsp_before - 8 ? "retaddr"
+          : g_caught.rsp == state.rsp_before   ? "caller"
+                                               : "other",
+          g_caught.rax == SYS_time ? "nr" : "other");
     } else {
       struct context ctx = {.target = state.target, .ret = state.ret_addr, .insn = 0, .ptr = 0};
       print_signal("seccomp.trap_time", &ctx, state.rsp_before);
@@ -632,8 +640,7 @@ int main(void) {
 
   run_call("call.gtod_tv_kernel", PAGE, KERNEL_PTR, 0, 0, KERNEL_PTR, kCheckNone);
   run_call("call.gtod_tz_kernel", PAGE, tv, KERNEL_PTR, 0, KERNEL_PTR, kCheckNone);
-  run_call("call.gtod_tv_noncanonical", PAGE, NONCANONICAL_PTR, 0, 0, NONCANONICAL_PTR,
-           kCheckNone);
+  run_call("call.gtod_tv_noncanonical", PAGE, NONCANONICAL_PTR, 0, 0, NONCANONICAL_PTR, kCheckNone);
   run_call("call.gtod_tv_unmapped", PAGE, UNMAPPED_PTR, 0, 0, UNMAPPED_PTR, kCheckNone);
   run_call("call.gtod_tv_noaccess", PAGE, noaccess, 0, 0, noaccess, kCheckNone);
   run_call("call.gtod_tv_readonly", PAGE, readonly, 0, 0, readonly, kCheckNone);
