@@ -1,5 +1,6 @@
-// A remote syscall is: set registers, PTRACE_CONT, wait for the int3's SIGTRAP right after the
-// `syscall`, read rax. One stop per call.
+// A remote syscall is: set registers, PTRACE_SYSCALL to its entry stop and on to its exit
+// stop, read rax. No int3 and no fault: the thread's trap number, which later signals'
+// sigcontexts show, stays what the program left it.
 #include "emulator/remote_syscall.h"
 
 #include <sys/ptrace.h>
@@ -14,7 +15,9 @@
 namespace emulator {
 namespace {
 
-constexpr std::array<uint8_t, 3> kSyscallInt3 = {0x0f, 0x05, 0xcc};
+constexpr std::array<uint8_t, 2> kSyscallInsn = {0x0f, 0x05};
+// What waitpid() reports for a syscall-stop with PTRACE_O_TRACESYSGOOD.
+constexpr int kSyscallStopSig = SIGTRAP | 0x80;
 // Scratch space starts this far below the stack pointer: past the 128-byte red zone and
 // anything a signal frame could have left.
 constexpr uint64_t kScratchGap = 4096;
@@ -34,12 +37,8 @@ RemoteSyscalls::RemoteSyscalls(pid_t tid, std::optional<uint64_t> code_addr) : t
   scratch_low_ = scratch_top_ - kScratchSize;
   ProcessMemory mem(tid);
   if (mem.read_partial(code_addr_, saved_code_) != saved_code_.size()) return;
-  if (!mem.poke(code_addr_, kSyscallInt3)) return;
+  if (!mem.poke(code_addr_, kSyscallInsn)) return;
   ok_ = true;
-  // At a PTRACE_EVENT_EXEC (or any syscall) stop the kernel has not yet stored the syscall's
-  // return value: it overwrites rax with it after we resume, so the first `syscall` would run
-  // number 0. Make that first one read(-1, NULL, 0), harmless whatever rax ends up being.
-  syscall(0, static_cast<uint64_t>(-1), 0, 0);
 }
 
 RemoteSyscalls::~RemoteSyscalls() {
@@ -80,7 +79,11 @@ std::optional<long> RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, u
   r.r10 = a4;
   r.r8 = a5;
   r.r9 = a6;
-  if (!set_regs(tid_, r) || !cont(tid_, 0)) {
+  // At a PTRACE_EVENT_EXEC stop the execve has not returned yet: the first syscall-stop is its
+  // exit, after which the kernel has stored its return value in rax. Any syscall-stop that is
+  // not our own entry means: set our registers again and go on.
+  bool entered = false;
+  if (!set_regs(tid_, r) || !syscall_cont(tid_, 0)) {
     alive_ = false;
     return std::nullopt;
   }
@@ -97,20 +100,24 @@ std::optional<long> RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, u
     }
     const int sig = WSTOPSIG(status);
     const int event = status >> 16;
-    if (event == 0 && sig == SIGTRAP) {
+    bool ok = true;
+    if (sig == kSyscallStopSig) {
       auto now = get_regs(tid_);
       if (!now) {
         alive_ = false;
         return std::nullopt;
       }
-      if (now->rip == code_addr_ + kSyscallInt3.size()) return static_cast<long>(now->rax);
-    }
-    if (event == 0) {
+      const bool ours = now->rip == code_addr_ + kSyscallInsn.size() &&
+                        now->orig_rax == static_cast<uint64_t>(nr);
+      if (entered && ours) return static_cast<long>(now->rax);  // the exit stop
+      entered = ours;
+      if (!ours) ok = set_regs(tid_, r);
+    } else if (event == 0) {
       // A signal for the program arrived first: keep it for later, run our code now.
       if (auto si = get_siginfo(tid_)) deferred_.push_back(*si);
       VDSORUN_LOG(kDebug, "pid %d: signal %d deferred during a remote syscall", tid_, sig);
     }
-    if (!cont(tid_, 0)) {
+    if (!ok || !syscall_cont(tid_, 0)) {
       alive_ = false;
       return std::nullopt;
     }

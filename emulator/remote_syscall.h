@@ -1,5 +1,5 @@
 // Runs system calls inside a stopped tracee, rr-style: the registers are saved on creation and
-// restored on destruction, and the three code bytes borrowed at rip (`syscall; int3`) and any
+// restored on destruction, and the two code bytes borrowed at rip (`syscall`) and any
 // stack bytes used for arguments are put back. Signals that arrive meanwhile are taken out of
 // the way and handed back to the caller to re-deliver.
 #pragma once
@@ -48,7 +48,7 @@ class RemoteSyscalls {
   bool alive_ = true;
   vsyscall::Gpr saved_{};
   uint64_t code_addr_ = 0;
-  std::array<uint8_t, 3> saved_code_{};
+  std::array<uint8_t, 2> saved_code_{};
   uint64_t scratch_top_ = 0;  // next free byte going down
   uint64_t scratch_low_ = 0;  // bottom of the borrowed scratch area
   std::vector<uint8_t> saved_scratch_;

@@ -23,8 +23,9 @@ extern char** environ;
 namespace emulator {
 
 long trace_options() {
+  // TRACESYSGOOD marks syscall-stops (only remote syscalls use them) apart from SIGTRAPs.
   return PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEEXEC | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
-         PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL;
+         PTRACE_O_TRACECLONE | PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD;
 }
 
 std::vector<std::string> exec_candidates(const std::string& program, const char* path_env) {

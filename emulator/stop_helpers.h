@@ -11,11 +11,11 @@
 
 namespace emulator {
 
-// An instruction fetch here faults as SEGV_MAPERR with the error code of a fetch (0x15 incl.
-// the PROT bit the kernel adds for addresses >= TASK_SIZE_MAX, as on a vsyscall=none kernel).
-// It is the first address past 47-bit user space: never mapped without an explicit
-// high-address hint on 5-level paging.
-constexpr uint64_t kFetchTrapAddr = 0x00007ffffffff000ULL;
+// An instruction fetch here faults as SEGV_MAPERR with the error code a vsyscall=none kernel
+// gives (0x15: user, fetch, and the protection bit the kernel adds for every address at or
+// above TASK_SIZE_MAX). It is the page right after the vsyscall page: a kernel address on
+// 4- and 5-level paging alike, never mapped, and not the page the kernel emulates.
+constexpr uint64_t kFetchTrapAddr = 0xffffffffff601000ULL;
 
 inline void* as_ptr(uint64_t v) {
   return reinterpret_cast<void*>(v);

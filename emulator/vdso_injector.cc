@@ -56,8 +56,8 @@ std::optional<uint64_t> map_objects(RemoteSyscalls& rs, const InjectionAssets& a
   // One mapping of the whole span at an address the kernel picks keeps vvar and image
   // adjacent; the image then replaces its upper part.
   const uint64_t span = a.vvar_size + a.image_size;
-  auto base = rs.syscall(SYS_mmap, 0, span, PROT_READ, MAP_SHARED,
-                         static_cast<uint64_t>(*vvar_fd), 0);
+  auto base =
+      rs.syscall(SYS_mmap, 0, span, PROT_READ, MAP_SHARED, static_cast<uint64_t>(*vvar_fd), 0);
   rs.syscall(SYS_close, static_cast<uint64_t>(*vvar_fd));
   if (!base || is_error(*base)) {
     why = base ? "mmap of the vvar failed: " + errno_text(*base) : "the process vanished";
@@ -71,8 +71,8 @@ std::optional<uint64_t> map_objects(RemoteSyscalls& rs, const InjectionAssets& a
                         MAP_PRIVATE | MAP_FIXED, static_cast<uint64_t>(*image_fd), 0);
     rs.syscall(SYS_close, static_cast<uint64_t>(*image_fd));
     if (!mapped || is_error(*mapped))
-      why = mapped ? "mmap of the vDSO image failed: " + errno_text(*mapped)
-                   : "the process vanished";
+      why =
+          mapped ? "mmap of the vDSO image failed: " + errno_text(*mapped) : "the process vanished";
   }
   if (!mapped || is_error(*mapped)) {
     rs.syscall(SYS_munmap, vvar, span);

@@ -126,7 +126,7 @@ int run(int argc, char** argv) {
               std::string(vsyscall::mode_name(eo.mode)).c_str(),
               std::string(emulator::vdso_mode_name(eo.vdso)).c_str());
   if (eo.host == vsyscall::HostMode::kEmulate && !vsyscall::page_readable(eo.mode))
-    VDSORUN_LOG(kWarn,
+    VDSORUN_LOG(kInfo,
                 "the host kernel maps the vsyscall page readable (vsyscall=emulate): reads of it "
                 "cannot be made to fault in --vsyscall=%s mode",
                 std::string(vsyscall::mode_name(eo.mode)).c_str());
