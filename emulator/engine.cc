@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
@@ -31,7 +32,27 @@ std::string_view vdso_mode_name(VdsoMode m) {
   return "?";
 }
 
-Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {}
+namespace {
+
+// The "Seccomp_filters:" count of /proc/PID/status (Linux >= 5.9), or -1.
+long seccomp_filter_count(const std::string& status_path) {
+  auto status = read_text_file(status_path);
+  if (!status) return -1;
+  const size_t p = status->find("\nSeccomp_filters:");
+  if (p == std::string::npos) return -1;
+  return std::strtol(status->c_str() + p + 18, nullptr, 10);
+}
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
+  const long own = seccomp_filter_count("/proc/self/status");
+  inherited_filters_ = (own < 0 ? 0 : own) + 1;
+}
+
+bool Engine::has_own_seccomp_filters(pid_t tid) const {
+  return seccomp_filter_count("/proc/" + std::to_string(tid) + "/status") > inherited_filters_;
+}
 Engine::~Engine() = default;
 
 Tracee& Engine::tracee(pid_t tid) {

@@ -76,6 +76,10 @@ struct Tracee {
   // Signals suppressed while vdsorun ran code in the thread, sent again with tgkill: at their
   // signal-delivery-stop the original siginfo is put back.
   std::vector<siginfo_t> requeued;
+  // A vsyscall run as a real syscall in the program (none host, program with its own seccomp
+  // filters): a SIGSYS its filter raises names our borrowed `syscall` instead of the entry.
+  uint64_t remote_call_from = 0;
+  uint64_t remote_call_entry = 0;
 };
 
 class Engine {
@@ -107,6 +111,9 @@ class Engine {
   std::optional<Resume> on_sigtrap(Tracee& t);
   std::optional<Resume> on_sigsys(Tracee& t);
   uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
+  bool has_own_seccomp_filters(pid_t tid) const;
+  Resume call_through_program_filters(Tracee& t, vsyscall::Gpr regs, vsyscall::Entry entry,
+                                      siginfo_t si, uint64_t return_address);
   Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
   void record_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& outcome);
   void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,
@@ -125,6 +132,8 @@ class Engine {
   pid_t main_pid_ = 0;
   int main_status_ = 0;
   bool main_done_ = false;
+  // Seccomp filters every tracee has without adding its own: vdsorun's own plus ours.
+  long inherited_filters_ = 1;
 };
 
 }  // namespace emulator

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 
 #include "emulator/displaced_read.h"
@@ -13,6 +14,7 @@
 #include "emulator/maps.h"
 #include "emulator/process_memory.h"
 #include "emulator/ptrace_ops.h"
+#include "emulator/remote_syscall.h"
 #include "emulator/stop_helpers.h"
 #include "emulator/time_source.h"
 #include "vsyscall/call.h"
@@ -199,7 +201,17 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
   // si_call_addr = the entry.
   auto si = get_siginfo(t.tid);
   if (!si || si->si_code != kSysSeccomp) return std::nullopt;
-  const uint64_t call_addr = reinterpret_cast<uint64_t>(si->si_call_addr);
+  uint64_t call_addr = reinterpret_cast<uint64_t>(si->si_call_addr);
+  if (t.remote_call_from && call_addr == t.remote_call_from) {
+    // Raised by the program's filter for a vsyscall we ran as a real syscall on a none host:
+    // it must name the entry, as the kernel's own emulation would have.
+    si->si_call_addr = as_ptr(t.remote_call_entry);
+    t.remote_call_from = 0;
+    set_siginfo(t.tid, *si);
+    call_addr = t.remote_call_entry;
+    if (opts_.mode == vsyscall::Mode::kXonly || opts_.mode == vsyscall::Mode::kEmulate)
+      return Resume::cont(SIGSYS);
+  }
   if (!vsyscall::entry_at(call_addr) || opts_.mode == vsyscall::Mode::kXonly ||
       opts_.mode == vsyscall::Mode::kEmulate)
     return std::nullopt;
@@ -225,6 +237,46 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
   si->si_call_addr = as_ptr(after);
   set_siginfo(t.tid, *si);
   return Resume::cont(SIGSYS);
+}
+
+Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry entry,
+                                            siginfo_t si, uint64_t return_address) {
+  // On a none host nothing consulted the program's own seccomp filters, as a kernel emulating
+  // the call would. Run the call as the real syscall in the program (code bytes borrowed at
+  // the return address) so that ERRNO, TRAP and KILL act as they would have.
+  ProcessMemory mem(t.tid);
+  const uint64_t entry_addr = vsyscall::entry_address(entry);
+  if (auto early = vsyscall::check_before_seccomp(entry, regs, mem)) {
+    record_call(t, entry_addr, return_address, "SIGSEGV");
+    if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
+      return deliver(t.tid, si, SEGV_MAPERR, early->fault_addr);
+    return deliver(t.tid, si, SI_KERNEL, 0);
+  }
+  std::optional<long> r;
+  {
+    RemoteSyscalls rs(t.tid, return_address);
+    if (rs.ok()) r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, 0);
+    if (!rs.alive()) return {Resume::Kind::kNothing, 0};  // its filter killed it
+    for (const siginfo_t& s : rs.deferred_signals()) {
+      t.requeued.push_back(s);
+      ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
+    }
+  }
+  if (!r) return Resume::cont(SIGSEGV);
+  t.remote_call_from = return_address + 2;  // after the borrowed `syscall`
+  t.remote_call_entry = entry_addr;
+  if (*r == -EFAULT) {
+    record_call(t, entry_addr, return_address, "SIGSEGV");
+    regs.rax = static_cast<uint64_t>(-ENOSYS);
+    set_regs(t.tid, regs);
+    return deliver(t.tid, si, SI_KERNEL, 0);
+  }
+  record_call(t, entry_addr, return_address, "emulated");
+  regs.rax = static_cast<uint64_t>(*r);
+  regs.rip = return_address;
+  regs.rsp += 8;
+  set_regs(t.tid, regs);
+  return Resume::cont();
 }
 
 Resume Engine::on_fetch_fault_interrupt(Tracee& t) {
@@ -275,6 +327,8 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       case Action::kNativeCall: {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
+        if (raw && flavor == vsyscall::CallFlavor::kEmulated && has_own_seccomp_filters(t.tid))
+          return call_through_program_filters(t, *regs, *entry, *si, ret_addr);
         Gpr r = *regs;
         auto time = time_source(t.tid);
         auto out = vsyscall::perform_call(*entry, r, mem, *time, flavor);
@@ -287,6 +341,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
             set_regs(t.tid, r);
             return deliver(t.tid, *si, SEGV_MAPERR, out.fault_addr);
           case vsyscall::CallOutcome::Kind::kSigsegvKernel:
+            set_regs(t.tid, r);
             return deliver(t.tid, *si, SI_KERNEL, 0);
         }
         return Resume::cont(SIGSEGV);

@@ -90,6 +90,29 @@ int64_t run_syscall(Entry e, const Gpr& regs, Memory& mem, TimeSource& time) {
 
 }  // namespace
 
+std::optional<CallOutcome> check_before_seccomp(Entry entry, const Gpr& regs, Memory& mem) {
+  CallOutcome out;
+  // emulate_vsyscall(): the return address is fetched before anything else.
+  uint8_t ret_bytes[8];
+  if (!mem.read(regs.rsp, ret_bytes)) {
+    out.kind = CallOutcome::Kind::kSigsegvKernel;
+    return out;
+  }
+  // write_ok_or_segv(): a pointer the kernel's access_ok() rejects is a SEGV_MAPERR at
+  // that pointer, with the registers untouched.
+  PtrArg ptrs[2];
+  int n = 0;
+  pointer_args(entry, regs, ptrs, n);
+  for (int i = 0; i < n; ++i) {
+    if (!access_ok_small(ptrs[i].addr)) {  // NULL passes: it means "do not write"
+      out.kind = CallOutcome::Kind::kSigsegvMaperr;
+      out.fault_addr = ptrs[i].addr;
+      return out;
+    }
+  }
+  return std::nullopt;
+}
+
 CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor) {
   CallOutcome out;
   const uint64_t entry_addr = entry_address(entry);
@@ -97,27 +120,15 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, 
   uint8_t ret_bytes[8];
 
   if (flavor == CallFlavor::kEmulated) {
-    // emulate_vsyscall(): the return address is fetched before anything else.
-    if (!mem.read(regs.rsp, ret_bytes)) {
-      out.kind = CallOutcome::Kind::kSigsegvKernel;
-      return out;
-    }
+    if (auto early = check_before_seccomp(entry, regs, mem)) return *early;
+    mem.read(regs.rsp, ret_bytes);
     std::memcpy(&caller, ret_bytes, 8);
-    // write_ok_or_segv(): a pointer the kernel's access_ok() rejects is a SEGV_MAPERR at
-    // that pointer, with the registers untouched.
-    PtrArg ptrs[2];
-    int n = 0;
-    pointer_args(entry, regs, ptrs, n);
-    for (int i = 0; i < n; ++i) {
-      if (!access_ok_small(ptrs[i].addr)) {  // NULL passes: it means "do not write"
-        out.kind = CallOutcome::Kind::kSigsegvMaperr;
-        out.fault_addr = ptrs[i].addr;
-        return out;
-      }
-    }
+    // Before consulting seccomp the kernel sets orig_ax = nr and ax = -ENOSYS; a signal from
+    // here on shows that rax.
     const int64_t ret = run_syscall(entry, regs, mem, time);
     if (ret == -EFAULT) {
       // A fault during the copy: the kernel's `goto sigsegv`, no ret emulated.
+      regs.rax = static_cast<uint64_t>(-ENOSYS);
       out.kind = CallOutcome::Kind::kSigsegvKernel;
       return out;
     }

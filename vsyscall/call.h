@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <ctime>
+#include <optional>
 
 #include "vsyscall/cpu_state.h"
 #include "vsyscall/memory.h"
@@ -47,8 +48,15 @@ struct CallOutcome {
 // Runs the call that `regs` (rip at an entry, rsp at the return address) makes.
 // On kReturned, `regs` holds the state after the `ret`: rax = result, rip = return address,
 // rsp += 8; kNative also clobbers rcx (= entry + 9) and r11 (= rflags) like `syscall` does.
-// On a signal, `regs` holds the state the signal is delivered with: untouched for
-// kEmulated (rip at the entry), rip at the `ret` for a kNative call whose stack is bad.
+// On a signal, `regs` holds the state the signal is delivered with: for kEmulated rip at the
+// entry and everything untouched but rax, which is -ENOSYS after a fault during the copy (the
+// kernel set it before consulting seccomp); rip at the `ret` for a kNative call whose stack is
+// bad.
 CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor);
+
+// The part of an emulated call that happens before the kernel consults seccomp: reading the
+// return address and checking the pointers. An outcome if the call ends there (a signal),
+// nullopt if it goes on to seccomp and the syscall.
+std::optional<CallOutcome> check_before_seccomp(Entry entry, const Gpr& regs, Memory& mem);
 
 }  // namespace vsyscall
