@@ -18,6 +18,7 @@
 #include "emulator/time_source.h"
 #include "emulator/vdso_injector.h"
 #include "vdso/vvar.h"
+#include "vsyscall/call.h"
 #include "vsyscall/cpu_state.h"
 #include "vsyscall/mode.h"
 
@@ -113,7 +114,8 @@ class Engine {
   uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
   bool has_own_seccomp_filters(pid_t tid) const;
   Resume call_through_program_filters(Tracee& t, vsyscall::Gpr regs, vsyscall::Entry entry,
-                                      siginfo_t si, uint64_t return_address);
+                                      siginfo_t si, uint64_t return_address,
+                                      vsyscall::CallFlavor flavor);
   Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
   void record_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& outcome);
   void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,

@@ -240,13 +240,16 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
 }
 
 Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry entry,
-                                            siginfo_t si, uint64_t return_address) {
+                                            siginfo_t si, uint64_t return_address,
+                                            vsyscall::CallFlavor flavor) {
   // On a none host nothing consulted the program's own seccomp filters, as a kernel emulating
   // the call would. Run the call as the real syscall in the program (code bytes borrowed at
   // the return address) so that ERRNO, TRAP and KILL act as they would have.
   ProcessMemory mem(t.tid);
   const uint64_t entry_addr = vsyscall::entry_address(entry);
-  if (auto early = vsyscall::check_before_seccomp(entry, regs, mem)) {
+  const bool native = flavor == vsyscall::CallFlavor::kNative;
+  // Native mode is the page's own `syscall`: no checks before it, and rdx passed as it is.
+  if (auto early = native ? std::nullopt : vsyscall::check_before_seccomp(entry, regs, mem)) {
     record_call(t, entry_addr, return_address, "SIGSEGV");
     if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
       return deliver(t.tid, si, SEGV_MAPERR, early->fault_addr);
@@ -255,7 +258,8 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   std::optional<long> r;
   {
     RemoteSyscalls rs(t.tid, return_address);
-    if (rs.ok()) r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, 0);
+    if (rs.ok())
+      r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, native ? regs.rdx : 0);
     if (!rs.alive()) return {Resume::Kind::kNothing, 0};  // its filter killed it
     for (const siginfo_t& s : rs.deferred_signals()) {
       t.requeued.push_back(s);
@@ -265,14 +269,18 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   if (!r) return Resume::cont(SIGSEGV);
   t.remote_call_from = return_address + 2;  // after the borrowed `syscall`
   t.remote_call_entry = entry_addr;
-  if (*r == -EFAULT) {
+  if (*r == -EFAULT && !native) {
     record_call(t, entry_addr, return_address, "SIGSEGV");
     regs.rax = static_cast<uint64_t>(-ENOSYS);
     set_regs(t.tid, regs);
     return deliver(t.tid, si, SI_KERNEL, 0);
   }
-  record_call(t, entry_addr, return_address, "emulated");
+  record_call(t, entry_addr, return_address, native ? "native" : "emulated");
   regs.rax = static_cast<uint64_t>(*r);
+  if (native) {
+    regs.rcx = entry_addr + vsyscall::kSyscallEndOffset;
+    regs.r11 = regs.eflags & ~vsyscall::kFlagRF;
+  }
   regs.rip = return_address;
   regs.rsp += 8;
   set_regs(t.tid, regs);
@@ -327,8 +335,8 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       case Action::kNativeCall: {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
-        if (raw && flavor == vsyscall::CallFlavor::kEmulated && has_own_seccomp_filters(t.tid))
-          return call_through_program_filters(t, *regs, *entry, *si, ret_addr);
+        if (raw && has_own_seccomp_filters(t.tid))
+          return call_through_program_filters(t, *regs, *entry, *si, ret_addr, flavor);
         Gpr r = *regs;
         auto time = time_source(t.tid);
         auto out = vsyscall::perform_call(*entry, r, mem, *time, flavor);
