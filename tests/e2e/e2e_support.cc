@@ -90,13 +90,15 @@ Outcome run(const std::vector<std::string>& argv, const RunSpec& spec) {
   std::vector<std::string> cmd;
   std::string report_path;
   if (spec.vdso != Vdso::kDirect) {
-    char tmpl[] = "/report-XXXXXX";
-    std::string path = work_dir() + tmpl;
-    const int fd = mkstemp(path.data());
-    if (fd < 0) throw std::runtime_error("mkstemp in " + work_dir() + " failed");
-    close(fd);
-    report_path = path;
-    cmd = {vdsorun_path(), "-q", "-o", report_path, std::string("--vdso=") + vdso_name(spec.vdso)};
+    cmd = {vdsorun_path(), "-q", std::string("--vdso=") + vdso_name(spec.vdso)};
+    if (spec.report) {
+      std::string path = work_dir() + "/report-XXXXXX";
+      const int fd = mkstemp(path.data());
+      if (fd < 0) throw std::runtime_error("mkstemp in " + work_dir() + " failed");
+      close(fd);
+      report_path = path;
+      cmd.insert(cmd.end(), {"-o", report_path});
+    }
     cmd.insert(cmd.end(), spec.extra_options.begin(), spec.extra_options.end());
     cmd.push_back("--");
   }
@@ -176,7 +178,10 @@ std::vector<Record> records_of(const std::vector<Record>& all, const std::string
 const Record* find_record(const std::vector<Record>& all, const std::string& kind,
                           const std::string& key, const std::string& value) {
   for (const auto& r : all) {
-    if (r.kind == kind && (key.empty() || r.at(key) == value)) return &r;
+    if (r.kind != kind) continue;
+    if (key.empty()) return &r;
+    const auto it = r.fields.find(key);
+    if (it != r.fields.end() && (value.empty() || it->second == value)) return &r;
   }
   return nullptr;
 }

@@ -38,6 +38,8 @@ struct RunSpec {
   // Run through after_fast_path so that the program starts once the injected clocks are live.
   bool after_fast_path = false;
   int timeout_seconds = 60;
+  // Ask vdsorun for its JSON report (-o FILE in the work dir), parsed into Outcome::report.
+  bool report = true;
 };
 
 struct Outcome {
@@ -60,7 +62,7 @@ struct Record {
 };
 std::vector<Record> parse_records(const std::string& out);
 std::vector<Record> records_of(const std::vector<Record>& all, const std::string& kind);
-// The first record of `kind` whose `key` equals `value`, or nullptr.
+// The first record of `kind` that has `key` (equal to `value` unless that is empty), or nullptr.
 const Record* find_record(const std::vector<Record>& all, const std::string& kind,
                           const std::string& key = "", const std::string& value = "");
 
