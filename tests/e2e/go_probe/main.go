@@ -40,7 +40,7 @@ func rawClockNs(clock uintptr) int64 {
 }
 
 type mapping struct {
-	start, end uint64
+	start, end  uint64
 	perms, name string
 }
 
