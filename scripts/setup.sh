@@ -9,7 +9,7 @@ BUILD_PACKAGES="meson ninja-build pkg-config g++ gcc python3 libseccomp-dev libc
   libboost-program-options-dev libgtest-dev"
 # Tests: static tracee programs, guest kernels under QEMU, the kernel's own selftests.
 TEST_PACKAGES="binutils file musl-tools golang-go qemu-system-x86 busybox-static cpio xz-utils
-  linux-source-6.1 libc6-dev"
+  linux-source-6.1 libc6-dev gcc-multilib"
 
 want="$BUILD_PACKAGES"
 [ "${1:-}" = "--tests" ] && want="$want $TEST_PACKAGES"

@@ -1,0 +1,1 @@
+// Lets main.go declare runtime.nanotime without a body (go:linkname); no code.

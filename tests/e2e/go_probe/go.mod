@@ -1,0 +1,3 @@
+module vdsorun.test/e2e/go_probe
+
+go 1.19
