@@ -174,7 +174,7 @@ class Report:
             cells = []
             for run in kv.RUNS:
                 cell = kv.expected(r.mode, run, r.cpus)
-                for name, why in cell.why.items():
+                for name, why in list(cell.why.items()) + list(cell.gaps.items()):
                     whys[(r.mode, run, name)] = why
                 texts = {}
                 for key in linkages:

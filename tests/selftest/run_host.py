@@ -52,6 +52,8 @@ def main():
             print(f"{linkage:7} {label:20} {kv.summarize(rc, out):50} {verdict}")
             for name, why in sorted(cell.why.items()):
                 print(f"        expected non-pass {name}: {why}")
+            for name, why in sorted(cell.gaps.items()):
+                print(f"        {name}: {why}")
             if problems:
                 failures += 1
                 for p in problems:
