@@ -1,5 +1,6 @@
 // vdsorun: parse the command line, start the program under the engine, report, and exit with
 // the program's status (DESIGN.md 5).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -7,7 +8,6 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -19,6 +19,7 @@
 #include "emulator/seccomp_policy.h"
 #include "emulator/spawn.h"
 #include "emulator/timekeeper.h"
+#include "emulator/unique_fd.h"
 #include "emulator/vvar_object.h"
 #include "src/options.h"
 #include "vdso/image.h"
@@ -71,6 +72,17 @@ vsyscall::HostMode detect_host_mode() {
   return vsyscall::host_mode_from_maps(*maps);
 }
 
+bool write_all(int fd, const std::string& data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return true;
+}
+
 bool in_terminal_foreground() {
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
     if (isatty(fd)) return tcgetpgrp(fd) == getpgrp();
@@ -108,9 +120,11 @@ int run(int argc, char** argv) {
   emulator::set_log_level(opts.log_level);
 
   // Open the report file first: a bad path should fail before the program runs, not after.
-  std::ofstream report_file;
+  // Close-on-exec: the program must not inherit it.
+  emulator::UniqueFd report_file;
   if (opts.report_file) {
-    report_file.open(*opts.report_file, std::ios::out | std::ios::trunc);
+    report_file.reset(
+        ::open(opts.report_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
     if (!report_file)
       throw std::runtime_error("opening the report file '" + *opts.report_file +
                                "': " + std::strerror(errno));
@@ -180,11 +194,11 @@ int run(int argc, char** argv) {
   }
   if (opts.report_file) {
     report.resolve_symbols();
-    report.write_json(report_file);
-    report_file.close();
-    if (!report_file)
-      std::fprintf(stderr, "vdsorun: writing the report file '%s' failed\n",
-                   opts.report_file->c_str());
+    std::ostringstream json;
+    report.write_json(json);
+    if (!write_all(report_file.get(), json.str()))
+      std::fprintf(stderr, "vdsorun: writing the report file '%s' failed: %s\n",
+                   opts.report_file->c_str(), std::strerror(errno));
   }
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
