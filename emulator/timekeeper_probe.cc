@@ -6,19 +6,25 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <fstream>
-
+#include "emulator/maps.h"
 #include "vdso/getcpu.h"
 
 namespace emulator {
 namespace {
 
-// The first line of `path` that starts with `prefix`.
+// The first line of `path` that starts with `prefix`. Read through read_text_file(), which
+// opens close-on-exec: this runs on the timekeeper thread while the engine forks and execs,
+// and a descriptor opened without O_CLOEXEC at that moment would leak into the program.
 std::string read_first_line(const char* path, std::string_view prefix = {}) {
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, prefix.size(), prefix) == 0) return line;
+  const auto text = read_text_file(path);
+  if (!text) return {};
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    const size_t nl = rest.find('\n');
+    const std::string_view line = rest.substr(0, nl);
+    if (line.substr(0, prefix.size()) == prefix) return std::string(line);
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
   }
   return {};
 }

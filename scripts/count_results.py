@@ -24,6 +24,7 @@ for build in sys.argv[1:]:
                 skipped += 1
                 el = case.find("skipped")
                 reason = (el.get("message") or el.text or "no reason given").strip()
+                reason = " | ".join(part.strip() for part in reason.splitlines() if part.strip())
                 print(f"SKIPPED {name}: {reason}")
             else:
                 passed += 1
