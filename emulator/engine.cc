@@ -106,6 +106,13 @@ std::unique_ptr<HostTimeSource> Engine::time_source(pid_t tid) const {
   return std::make_unique<HostTimeSource>(tid);
 }
 
+void Engine::requeue(Tracee& t, const std::vector<siginfo_t>& signals) {
+  for (const siginfo_t& si : signals) {
+    t.requeued.push_back(si);
+    syscall(SYS_tgkill, tgid_of(t), t.tid, si.si_signo);
+  }
+}
+
 void Engine::apply(pid_t tid, const Resume& r) {
   switch (r.kind) {
     case Resume::Kind::kCont:
@@ -259,10 +266,7 @@ void Engine::on_exec(Tracee& t) {
       VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",
                   self.tid, why.c_str());
     }
-    for (const siginfo_t& si : deferred) {
-      self.requeued.push_back(si);
-      syscall(SYS_tgkill, self.tid, self.tid, si.si_signo);
-    }
+    requeue(self, deferred);
   }
   report_.new_image(self.tid, executable, vdso_note);
   VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());

@@ -98,6 +98,9 @@ class Engine {
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
   void apply(pid_t tid, const Resume& r);
+  // Sends signals taken out of the way while vdsorun ran code in the thread again; their
+  // original siginfo is put back at their signal-delivery-stop.
+  void requeue(Tracee& t, const std::vector<siginfo_t>& signals);
   void stop_self_like(int sig);
 
   // vsyscall_stops.cc: stops that concern the legacy page.

@@ -43,8 +43,7 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
   const uint64_t rip = regs.rip;
   const uint64_t off = rip - vsyscall::kPageBase;
   ProcessMemory mem(t.tid);
-  uint64_t ret_addr = 0;
-  mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8));
+  uint64_t ret_addr = mem.read_u64(regs.rsp).value_or(0);
   if (vsyscall::page_image()[off] == 0xcc) {
     record_call(t, rip, ret_addr, "SIGTRAP");
     return native_int3(t, regs, rip);
@@ -63,8 +62,7 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
         return native_syscall(t, regs, entry_base);
       case 9:  // `ret`
         record_call(t, rip, ret_addr, "native");
-        if (!mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8)))
-          return deliver(t.tid, si, SEGV_MAPERR, regs.rsp);
+        if (!mem.read_u64(regs.rsp)) return deliver(t.tid, si, SEGV_MAPERR, regs.rsp);
         regs.rip = ret_addr;
         regs.rsp += 8;
         set_regs(t.tid, regs);
@@ -104,24 +102,20 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
   } else if (nr < kMaxSyscallNr) {
     // Any other syscall runs in the program itself, from code bytes borrowed at the return
     // address (the page cannot be written).
-    uint64_t ret_addr = 0;
-    mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8));
+    uint64_t ret_addr = mem.read_u64(regs.rsp).value_or(0);
     RemoteSyscalls rs(t.tid, ret_addr);
     auto r = rs.ok() ? rs.syscall(static_cast<long>(nr), regs.rdi, regs.rsi, regs.rdx, regs.r10,
                                   regs.r8, regs.r9)
                      : std::nullopt;
     if (!rs.alive()) return {Resume::Kind::kNothing, 0};
     if (r) result = *r;
-    for (const siginfo_t& s : rs.deferred_signals()) {
-      t.requeued.push_back(s);
-      ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
-    }
+    requeue(t, rs.deferred_signals());
   }
   regs.rax = static_cast<uint64_t>(result);
   regs.rcx = entry_base + vsyscall::kSyscallEndOffset;
   regs.r11 = regs.eflags & ~vsyscall::kFlagRF;
-  uint64_t caller = 0;
-  if (!mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&caller), 8))) {
+  const auto caller = mem.read_u64(regs.rsp);
+  if (!caller) {
     regs.rip = entry_base + vsyscall::kSyscallEndOffset;  // the `ret` faults
     set_regs(t.tid, regs);
     siginfo_t si{};
@@ -129,7 +123,7 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
     if (auto cur = get_siginfo(t.tid)) si = *cur;
     return deliver(t.tid, si, SEGV_MAPERR, regs.rsp);
   }
-  regs.rip = caller;
+  regs.rip = *caller;
   regs.rsp += 8;
   set_regs(t.tid, regs);
   return Resume::cont();
@@ -141,11 +135,11 @@ Resume Engine::native_int3(Tracee& t, const Gpr& regs, uint64_t int3_addr) {
   // thread running that very byte meanwhile would trap too; native-mode programs that jump into
   // the filler from several threads at once are not a case worth a scratch page.
   ProcessMemory mem(t.tid);
-  uint64_t ret_addr = 0;
+  const auto ret = mem.read_u64(regs.rsp);
+  const uint64_t ret_addr = ret.value_or(0);
   uint8_t byte = 0;
   const uint8_t int3 = 0xcc;
-  if (!mem.read(regs.rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8)) ||
-      mem.read_partial(ret_addr, std::span<uint8_t>(&byte, 1)) != 1 ||
+  if (!ret || mem.read_partial(ret_addr, std::span<uint8_t>(&byte, 1)) != 1 ||
       !mem.poke(ret_addr, std::span<const uint8_t>(&int3, 1))) {
     // No code to borrow: a SIGTRAP without the trap number.
     Gpr w = regs;

@@ -37,6 +37,13 @@ bool ProcessMemory::poke(uint64_t addr, std::span<const uint8_t> in) {
   return n == static_cast<ssize_t>(in.size());
 }
 
+std::optional<uint64_t> ProcessMemory::read_u64(uint64_t addr) {
+  uint64_t v = 0;
+  if (!read(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), sizeof v)))
+    return std::nullopt;
+  return v;
+}
+
 size_t ProcessMemory::read_partial(uint64_t addr, std::span<uint8_t> out) {
   if (read(addr, out)) return out.size();
   // Fall back byte-range by byte-range through /proc/PID/mem (also reads --x pages).

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <optional>
+
 #include "vsyscall/memory.h"
 
 namespace emulator {
@@ -15,6 +17,8 @@ class ProcessMemory final : public vsyscall::Memory {
   bool write(uint64_t addr, std::span<const uint8_t> in) override;
   // Writes even to read-only mappings (like a debugger), for restoring borrowed bytes.
   bool poke(uint64_t addr, std::span<const uint8_t> in);
+  // One 64-bit word (a return address on the stack, say); nullopt if unreadable.
+  std::optional<uint64_t> read_u64(uint64_t addr);
   // Reads as much as is readable from addr; returns the count.
   size_t read_partial(uint64_t addr, std::span<uint8_t> out);
 

@@ -115,8 +115,7 @@ Resume Engine::on_seccomp(Tracee& t) {
   // A real gettimeofday/time/getcpu syscall, not a vsyscall: let it run.
   if (!entry) return Resume::cont();
   ProcessMemory mem(t.tid);
-  uint64_t ret_addr = 0;
-  mem.read(regs->rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8));
+  uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
 
   switch (vsyscall::on_seccomp_entry_call(opts_.mode)) {
     case Action::kNativeCall: {
@@ -261,10 +260,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
     if (rs.ok())
       r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, native ? regs.rdx : 0);
     if (!rs.alive()) return {Resume::Kind::kNothing, 0};  // its filter killed it
-    for (const siginfo_t& s : rs.deferred_signals()) {
-      t.requeued.push_back(s);
-      ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
-    }
+    requeue(t, rs.deferred_signals());
   }
   if (!r) return Resume::cont(SIGSEGV);
   t.remote_call_from = return_address + 2;  // after the borrowed `syscall`
@@ -318,9 +314,8 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
     const uint64_t rip = regs->rip;
     const bool raw =
         opts_.host == vsyscall::HostMode::kNone && si->si_code == SEGV_MAPERR && fault_at == rip;
-    uint64_t ret_addr = 0;
     ProcessMemory mem(t.tid);
-    mem.read(regs->rsp, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&ret_addr), 8));
+    const uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
     const auto entry = vsyscall::entry_at(rip);
     switch (vsyscall::on_fault_in_page(opts_.mode, rip, raw)) {
       case Action::kPassThrough:
@@ -411,10 +406,7 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
       // Let the CPU run it against a copy of the page, if one register clearly addresses it.
       uint64_t& shadow = shadow_pages_[tgid_of(t)];
       auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
-      for (const siginfo_t& s : d.deferred) {
-        t.requeued.push_back(s);
-        ::syscall(SYS_tgkill, tgid_of(t), t.tid, s.si_signo);
-      }
+      requeue(t, d.deferred);
       const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;
       if (d.status == DisplacedRead::Status::kGone) return {Resume::Kind::kNothing, 0};
       if (d.status == DisplacedRead::Status::kDone) {
