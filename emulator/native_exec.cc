@@ -96,7 +96,6 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
     Gpr r = regs;
     auto time = time_source(t.tid);
     // perform_call() also does the `ret`; only its return value is wanted here.
-    r.rsp = regs.rsp;
     vsyscall::perform_call(*e, r, mem, *time, vsyscall::CallFlavor::kNative);
     result = static_cast<int64_t>(r.rax);
   } else if (nr < kMaxSyscallNr) {
