@@ -33,13 +33,6 @@ timespec VvarTimeSource::realtime() {
   return timespec{ts.tv_sec, ts.tv_nsec};
 }
 
-timespec VvarTimeSource::realtime_coarse() {
-  vdso::KernelTimespec ts{};
-  if (!vdso::read_coarse(vvar_, vdso::kClockRealtimeCoarse, &ts))
-    return HostTimeSource::realtime_coarse();
-  return timespec{ts.tv_sec, ts.tv_nsec};
-}
-
 struct timezone VvarTimeSource::timezone() {
   vdso::KernelTimezone tz{};
   if (!vdso::read_timezone(vvar_, &tz)) return HostTimeSource::timezone();

@@ -30,7 +30,7 @@ class VvarTimeSource final : public HostTimeSource {
  public:
   VvarTimeSource(pid_t tid, const vdso::Vvar* vvar) : HostTimeSource(tid), vvar_(vvar) {}
   timespec realtime() override;
-  timespec realtime_coarse() override;
+  // realtime_coarse() stays the kernel's own (HostTimeSource), as the injected vDSO's is.
   struct timezone timezone() override;
 
  private:

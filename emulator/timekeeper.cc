@@ -90,11 +90,6 @@ void store_clock(vdso::VvarClock& dst, const vdso::VvarClock& src) {
   vdso::vvar_store(dst.shift, src.shift);
 }
 
-void store_coarse(vdso::VvarTimespec& dst, const timespec& ts) {
-  vdso::vvar_store(dst.sec, static_cast<uint64_t>(ts.tv_sec));
-  vdso::vvar_store(dst.nsec, static_cast<uint64_t>(ts.tv_nsec));
-}
-
 // Sleeps until CLOCK_MONOTONIC reaches `deadline_ns` or a stop is requested; false on stop.
 bool sleep_until(int64_t deadline_ns, std::stop_token& stop) {
   std::mutex m;
@@ -289,9 +284,8 @@ struct Timekeeper::Engine {
 
   void publish(const std::optional<tk::Bracket>& mono_reading,
                const std::optional<tk::Bracket>& raw_reading) {
-    timespec real_coarse;
+    // The kernel's tick, on which the next update is scheduled (next_deadline).
     timespec mono_coarse;
-    kernel_clock(CLOCK_REALTIME_COARSE, &real_coarse);
     kernel_clock(CLOCK_MONOTONIC_COARSE, &mono_coarse);
     coarse_mono_ns = to_ns(mono_coarse);
     // glibc's gettimeofday() no longer reports the kernel's timezone: ask the kernel.
@@ -334,8 +328,6 @@ struct Timekeeper::Engine {
     store_clock(page->hres[vdso::kClockRealtime], *real);
     store_clock(page->hres[vdso::kClockBoottime], *boot);
     store_clock(page->hres[vdso::kClockTai], *tai);
-    store_coarse(page->coarse[vdso::kClockRealtimeCoarse], real_coarse);
-    store_coarse(page->coarse[vdso::kClockMonotonicCoarse], mono_coarse);
     vdso::vvar_store(page->tz_minuteswest, static_cast<int32_t>(tz.tz_minuteswest));
     vdso::vvar_store(page->tz_dsttime, static_cast<int32_t>(tz.tz_dsttime));
     // Readers multiply in 64 bits: keep the extrapolation inside what fits (vvar.h).

@@ -2,6 +2,7 @@
 // open+mmap(MAP_FIXED)+close for the image; then the auxv rewrite on the new stack.
 #include "emulator/vdso_injector.h"
 
+#include <elf.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -9,6 +10,9 @@
 #include <cstring>
 
 #include "emulator/auxv.h"
+#include "emulator/log.h"
+#include "emulator/maps.h"
+#include "emulator/process_memory.h"
 #include "emulator/remote_syscall.h"
 
 namespace emulator {
@@ -16,6 +20,20 @@ namespace {
 
 bool is_error(long v) {
   return v < 0 && v > -4096;
+}
+
+// The kernel's vDSO of the new image: /proc/PID/auxv is the kernel's own copy of the auxiliary
+// vector, which the rewrite of the stack copy never changes. 0 if it has none.
+uint64_t kernel_vdso_of(pid_t tid) {
+  const auto auxv = read_text_file("/proc/" + std::to_string(tid) + "/auxv");
+  if (!auxv) return 0;
+  for (size_t off = 0; off + 16 <= auxv->size(); off += 16) {
+    uint64_t pair[2];
+    std::memcpy(pair, auxv->data() + off, sizeof pair);
+    if (pair[0] == AT_SYSINFO_EHDR) return pair[1];
+    if (pair[0] == AT_NULL) break;
+  }
+  return 0;
 }
 
 std::string errno_text(long v) {
@@ -96,7 +114,17 @@ std::optional<Injected> inject_vdso(pid_t tid, const InjectionAssets& a,
     deferred.insert(deferred.end(), rs.deferred_signals().begin(), rs.deferred_signals().end());
   }  // registers and borrowed bytes restored here
   if (!vvar) return std::nullopt;
-  Injected out{*vvar, *vvar + a.vvar_size};
+  Injected out{*vvar, *vvar + a.vvar_size, kernel_vdso_of(tid)};
+  // Link this process's copy of the image before anything points at it. A write through
+  // /proc/PID/mem (like a debugger's) copies the page: the memfd stays as it was. If it fails
+  // the mapping stays unused and the program keeps the kernel's vDSO.
+  const HostVdso::Linked linked =
+      a.host.link(a.image, out.host_vdso, out.vdso_addr, a.links, a.transformed);
+  if (linked.bytes.empty() ||
+      !ProcessMemory(tid).poke(out.vdso_addr + linked.offset, linked.bytes)) {
+    why = "cannot write the injected image's host table";
+    return std::nullopt;
+  }
   if (!rewrite_sysinfo_ehdr(tid, out.vdso_addr)) {
     why = "the new stack has no AT_SYSINFO_EHDR to rewrite";
     return std::nullopt;

@@ -8,8 +8,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "emulator/host_vdso.h"
 
 namespace emulator {
 
@@ -19,11 +22,18 @@ struct InjectionAssets {
   uint64_t vvar_size = 0;   // page multiple; the image sits right above it
   int image_fd = -1;        // the vDSO image (memfd), mapped MAP_PRIVATE read+exec
   uint64_t image_size = 0;  // page multiple
+  // How each process's copy of the image is linked (vdso/host_table.h): the image's own
+  // links, the kernel vDSO's function offsets, and whether the tree's clocks are transformed.
+  std::span<const uint8_t> image;  // the pristine image the memfd holds
+  vdso::ImageLinks links;
+  HostVdso host;
+  bool transformed = false;
 };
 
 struct Injected {
   uint64_t vvar_addr = 0;
   uint64_t vdso_addr = 0;  // what AT_SYSINFO_EHDR now says
+  uint64_t host_vdso = 0;  // what it said before: the kernel's vDSO (0 if there was none)
 };
 
 // Does the injection. On failure returns nullopt and says why (the program then keeps the

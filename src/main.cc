@@ -161,8 +161,18 @@ int run(int argc, char** argv) {
       VDSORUN_LOG(kInfo, "timekeeper: %.*s", static_cast<int>(line.size()), line.data());
     };
     timekeeper.emplace(vvar->page(), tko);
-    eo.inject = emulator::InjectionAssets{getpid(), vvar->fd(), vdso::kImageOffset, image->fd(),
-                                          image->map_size()};
+    const auto links = vdso::image_links(vdso::image());
+    if (!links) throw std::runtime_error("the vDSO image built into vdsorun has no host table");
+    emulator::InjectionAssets assets;
+    assets.supervisor_pid = getpid();
+    assets.vvar_fd = vvar->fd();
+    assets.vvar_size = vdso::kImageOffset;
+    assets.image_fd = image->fd();
+    assets.image_size = image->map_size();
+    assets.image = vdso::image();
+    assets.links = *links;
+    assets.host = emulator::HostVdso::of_this_process();
+    eo.inject = assets;
     eo.vvar = vvar->page();
   }
 

@@ -49,29 +49,7 @@ __attribute__((noinline)) inline bool read_hres(const Vvar* v, uint32_t id, Kern
   return false;
 }
 
-__attribute__((noinline)) inline bool read_coarse(const Vvar* v, uint32_t id, KernelTimespec* ts) {
-  const VvarTimespec& c = v->coarse[id];
-  for (uint32_t tries = 0; tries < kMaxReadTries; ++tries) {
-    const uint64_t seq = seq_begin(v);
-    if (seq & 1) {
-      cpu_relax();
-      continue;
-    }
-    const uint32_t flags = vvar_load(v->flags);
-    const uint32_t transform = vvar_load(v->transform_enabled);
-    const uint64_t sec = vvar_load(c.sec);
-    const uint64_t nsec = vvar_load(c.nsec);
-    const TransformParams tp = transform != 0 ? load_transform(v, id) : TransformParams{};
-    if (seq_retry(v, seq)) continue;
-    if (!(flags & kVvarClocksValid)) return false;
-    *ts = KernelTimespec{static_cast<int64_t>(sec), static_cast<int64_t>(nsec)};
-    if (transform != 0) *ts = transform_timespec(*ts, tp);
-    return true;
-  }
-  return false;
-}
-
-// The fast paths: one attempt, no transform, no clamp, no calls (so the entry points need no
+// The fast path: one attempt, no transform, no clamp, no calls (so the entry points need no
 // stack frame). False sends the caller to the general path, which decides properly; a torn
 // value can only ever cause that. The TSC is sampled before the fields are loaded, which
 // keeps few values live across rdtsc; the retry check after both still covers them.
@@ -96,21 +74,6 @@ __attribute__((always_inline)) inline bool try_hres(const Vvar* v, uint32_t id,
   const uint64_t delta = tsc - base_tsc;
   if (__builtin_expect(delta > max_delta, 0)) return false;
   *ts = clock_after(base_sec, base_snsec, mult, shift, delta);
-  return true;
-}
-
-__attribute__((always_inline)) inline bool try_coarse(const Vvar* v, uint32_t id,
-                                                      KernelTimespec* ts) {
-  const uint64_t seq = seq_begin(v);
-  const uint32_t flags = vvar_load(v->flags);
-  const uint32_t transform = vvar_load(v->transform_enabled);
-  const uint64_t sec = vvar_load(v->coarse[id].sec);
-  const uint64_t nsec = vvar_load(v->coarse[id].nsec);
-  if (__builtin_expect((seq & 1) != 0 || !(flags & kVvarClocksValid) || transform != 0, 0)) {
-    return false;
-  }
-  if (__builtin_expect(seq_retry(v, seq), 0)) return false;
-  *ts = KernelTimespec{static_cast<int64_t>(sec), static_cast<int64_t>(nsec)};
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <elf.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "vdso/elf_view.h"
 
@@ -259,14 +260,28 @@ std::optional<uint32_t> DynamicSymbols::index_via_gnu_hash(std::string_view name
   return std::nullopt;
 }
 
-std::optional<uint64_t> DynamicSymbols::lookup(std::string_view name,
-                                               std::string_view version) const {
+std::optional<uint32_t> DynamicSymbols::find(std::string_view name,
+                                             std::string_view version) const {
   const auto index = gnu_hash_ != 0 ? index_via_gnu_hash(name) : index_via_sysv_hash(name);
   if (!index) return std::nullopt;
   const DynamicSymbol& s = symbols_[*index - 1];
   if (s.section == SHN_UNDEF) return std::nullopt;
   if (!version.empty() && s.version != version) return std::nullopt;
-  return s.value;
+  return index;
+}
+
+std::optional<uint64_t> DynamicSymbols::lookup(std::string_view name,
+                                               std::string_view version) const {
+  const auto index = find(name, version);
+  if (!index) return std::nullopt;
+  return symbols_[*index - 1].value;
+}
+
+std::optional<uint64_t> DynamicSymbols::value_offset(std::string_view name,
+                                                     std::string_view version) const {
+  const auto index = find(name, version);
+  if (!index) return std::nullopt;
+  return symtab_ + uint64_t{*index} * sizeof(Elf64_Sym) + offsetof(Elf64_Sym, st_value);
 }
 
 }  // namespace vdso

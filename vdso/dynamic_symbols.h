@@ -37,6 +37,8 @@ class DynamicSymbols {
   // The defined symbol `name` at `version` ("" accepts any), via DT_GNU_HASH if present, else
   // DT_HASH. Returns its value relative to the load base.
   std::optional<uint64_t> lookup(std::string_view name, std::string_view version) const;
+  // Where that symbol's st_value lies in the image (a file offset), for a loader-style patch.
+  std::optional<uint64_t> value_offset(std::string_view name, std::string_view version) const;
   // Lookup through one specific table; nullopt if that table is absent or lacks the symbol.
   std::optional<uint32_t> index_via_sysv_hash(std::string_view name) const;
   std::optional<uint32_t> index_via_gnu_hash(std::string_view name) const;
@@ -51,6 +53,8 @@ class DynamicSymbols {
   static uint32_t gnu_hash(std::string_view name);
 
  private:
+  std::optional<uint32_t> find(std::string_view name, std::string_view version) const;
+
   std::span<const uint8_t> image_;
   uint64_t symtab_ = 0;  // file offsets
   uint64_t strtab_ = 0;

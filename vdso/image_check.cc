@@ -10,6 +10,7 @@
 
 #include "vdso/dynamic_symbols.h"
 #include "vdso/elf_view.h"
+#include "vdso/host_table.h"
 #include "vdso/vvar.h"
 
 namespace vdso {
@@ -23,7 +24,7 @@ namespace {
 #endif
 
 bool fail(std::string* why, const std::string& what) {
-  *why = what;
+  if (why != nullptr) *why = what;
   return false;
 }
 
@@ -259,35 +260,112 @@ bool check_exports(const DynamicSymbols& syms, const std::vector<Elf64_Shdr>& sh
   return true;
 }
 
-// The static symbol table locates the hidden vvar symbol: it must sit kVvarSize below the
-// image, which is where the injector maps the vvar object.
-bool check_vvar_symbol(std::span<const uint8_t> image, const std::vector<Elf64_Shdr>& shdrs,
-                       std::string* why) {
+// The static symbol table's entry for `wanted` (the hidden symbols the vDSO's code uses).
+std::optional<Elf64_Sym> static_symbol(std::span<const uint8_t> image,
+                                       const std::vector<Elf64_Shdr>& shdrs,
+                                       std::string_view wanted, std::string* why) {
   for (const Elf64_Shdr& sh : shdrs) {
     if (sh.sh_type != SHT_SYMTAB) continue;
     if (sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym)) {
-      return fail(why, "malformed .symtab");
+      fail(why, "malformed .symtab");
+      return std::nullopt;
     }
     const Elf64_Shdr& strtab = shdrs[sh.sh_link];
     for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
       const auto sym = elf::read<Elf64_Sym>(image, sh.sh_offset + off);
-      if (!sym) return fail(why, ".symtab out of bounds");
+      if (!sym) {
+        fail(why, ".symtab out of bounds");
+        return std::nullopt;
+      }
       const auto name = elf::read_string(image, strtab.sh_offset, strtab.sh_size, sym->st_name);
-      if (!name || *name != kVvarSymbol) continue;
-      if (sym->st_value != static_cast<uint64_t>(-static_cast<int64_t>(kVvarSize))) {
-        return fail(why, std::string(kVvarSymbol) + " is at " + hex(sym->st_value) +
-                             ", not kVvarSize below the image");
-      }
-      if (ELF64_ST_BIND(sym->st_info) != STB_LOCAL) {
-        return fail(why, std::string(kVvarSymbol) + " is not local");
-      }
-      return true;
+      if (name && *name == wanted) return sym;
     }
   }
-  return fail(why, "no .symtab entry for " + std::string(kVvarSymbol));
+  fail(why, "no .symtab entry for " + std::string(wanted));
+  return std::nullopt;
+}
+
+// The hidden vvar symbol must sit kVvarSize below the image, which is where the injector maps
+// the vvar object.
+bool check_vvar_symbol(std::span<const uint8_t> image, const std::vector<Elf64_Shdr>& shdrs,
+                       std::string* why) {
+  const auto sym = static_symbol(image, shdrs, kVvarSymbol, why);
+  if (!sym) return false;
+  if (sym->st_value != static_cast<uint64_t>(-static_cast<int64_t>(kVvarSize))) {
+    return fail(why, std::string(kVvarSymbol) + " is at " + hex(sym->st_value) +
+                         ", not kVvarSize below the image");
+  }
+  if (ELF64_ST_BIND(sym->st_info) != STB_LOCAL) {
+    return fail(why, std::string(kVvarSymbol) + " is not local");
+  }
+  return true;
+}
+
+// The host table must be a local object of the right size in a read-only, non-executable
+// section inside the image, aligned for 64-bit stores; the functions the injector links into
+// it must be local functions inside an executable section.
+std::optional<ImageLinks> find_links(std::span<const uint8_t> image,
+                                     const std::vector<Elf64_Shdr>& shdrs, std::string* why) {
+  auto inside = [&](const Elf64_Sym& sym, bool exec) {
+    if (sym.st_shndx == SHN_UNDEF || sym.st_shndx >= shdrs.size()) return false;
+    const Elf64_Shdr& sh = shdrs[sym.st_shndx];
+    const bool is_exec = (sh.sh_flags & SHF_EXECINSTR) != 0;
+    return (sh.sh_flags & SHF_WRITE) == 0 && is_exec == exec && sh.sh_type == SHT_PROGBITS &&
+           sym.st_value >= sh.sh_addr && sym.st_value + sym.st_size <= sh.sh_addr + sh.sh_size &&
+           sym.st_value + sym.st_size <= image.size();
+  };
+  auto function = [&](const char* name) -> std::optional<uint64_t> {
+    const auto sym = static_symbol(image, shdrs, name, why);
+    if (!sym) return std::nullopt;
+    if (ELF64_ST_BIND(sym->st_info) != STB_LOCAL || ELF64_ST_TYPE(sym->st_info) != STT_FUNC ||
+        sym->st_size == 0 || !inside(*sym, true)) {
+      fail(why, std::string(name) + " is not a local function inside the image's code");
+      return std::nullopt;
+    }
+    return sym->st_value;
+  };
+  ImageLinks links;
+  const auto table = static_symbol(image, shdrs, kHostTableSymbol, why);
+  if (!table) return std::nullopt;
+  const std::string name(kHostTableSymbol);
+  if (ELF64_ST_BIND(table->st_info) != STB_LOCAL || ELF64_ST_TYPE(table->st_info) != STT_OBJECT ||
+      table->st_size != sizeof(HostTable) || table->st_value % 8 != 0 || !inside(*table, false)) {
+    fail(why, name + " is not a local, aligned object of its size in the image's read-only data");
+    return std::nullopt;
+  }
+  links.table = table->st_value;
+  for (int i = 0; i < kKernelFunctions; ++i) {
+    const auto f = function(kSyscallStubNames[i]);
+    if (!f) return std::nullopt;
+    links.syscall_stubs[i] = *f;
+  }
+  const auto time = function(kTransformedTimeName);
+  const auto coarse = function(kTransformedCoarseName);
+  if (!time || !coarse) return std::nullopt;
+  links.transformed_time = *time;
+  links.transformed_coarse = *coarse;
+  const auto syms = DynamicSymbols::parse(image, why);
+  if (!syms) return std::nullopt;
+  const auto plain = syms->value_offset("time", kVersion);
+  const auto vdso_name = syms->value_offset("__vdso_time", kVersion);
+  if (!plain || !vdso_name) {
+    fail(why, "no dynamic symbol time / __vdso_time to link");
+    return std::nullopt;
+  }
+  links.time_values[0] = *plain;
+  links.time_values[1] = *vdso_name;
+  return links;
 }
 
 }  // namespace
+
+std::optional<ImageLinks> image_links(std::span<const uint8_t> image) {
+  const auto eh = elf::header(image, nullptr);
+  if (!eh) return std::nullopt;
+  const auto shdrs = elf::section_headers(image, *eh, nullptr);
+  if (!shdrs) return std::nullopt;
+  return find_links(image, *shdrs, nullptr);
+}
 
 bool check_image(std::span<const uint8_t> image, std::string* why) {
   std::string scratch;
@@ -310,7 +388,7 @@ bool check_image(std::span<const uint8_t> image, std::string* why) {
   const auto syms = DynamicSymbols::parse(image, why);
   if (!syms) return false;
   if (!check_exports(*syms, *shdrs, why)) return false;
-  return check_vvar_symbol(image, *shdrs, why);
+  return check_vvar_symbol(image, *shdrs, why) && find_links(image, *shdrs, why).has_value();
 }
 
 }  // namespace vdso

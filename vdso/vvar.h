@@ -14,7 +14,8 @@
 namespace vdso {
 
 inline constexpr uint32_t kVvarMagic = 0x72617676;  // "vvar" in memory order
-inline constexpr uint32_t kVvarVersion = 1;
+// 2: no copy of the coarse clocks (the vDSO reads the kernel's own through host_table.h).
+inline constexpr uint32_t kVvarVersion = 2;
 
 inline constexpr size_t kPageSize = 4096;
 // Pages of vvar directly below the image. vdso.lds places `vvar_page` this many pages below the
@@ -54,12 +55,6 @@ struct VvarClock {
 };
 static_assert(sizeof(VvarClock) == 64);
 
-// A coarse clock: the value the supervisor last copied from the kernel's coarse clock.
-struct VvarTimespec {
-  uint64_t sec;
-  uint64_t nsec;
-};
-
 // A per-tree time transform applied by readers to every clock they compute, when
 // Vvar::transform_enabled is non-zero (identity otherwise; nothing sets it yet). For a clock
 // value v in nanoseconds:
@@ -91,9 +86,8 @@ struct alignas(64) Vvar {
   uint32_t reserved0;
   uint64_t reserved1[2];
 
-  VvarClock hres[kClockSlots];       // indexed by clock id; only kHresClockMask ids are used
-  VvarTimespec coarse[kClockSlots];  // indexed by clock id; only kCoarseClockMask ids are used
-  int64_t res_ns[kClockSlots];       // the kernel's clock_getres in ns; 0 = ask the kernel
+  VvarClock hres[kClockSlots];  // indexed by clock id; only kHresClockMask ids are used
+  int64_t res_ns[kClockSlots];  // the kernel's clock_getres in ns; 0 = ask the kernel
   TimeTransform transform;
 };
 static_assert(offsetof(Vvar, hres) == 64);

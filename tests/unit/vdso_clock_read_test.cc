@@ -1,5 +1,5 @@
 // Tests the vDSO's readers (vdso/clock_read.h) over a hand-made vvar: the clock formula, the
-// fallbacks (not valid, stale, stuck mid-update), the clamp, the coarse copy and the transform.
+// fallbacks (not valid, stale, stuck mid-update), the clamp and the transform.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -28,7 +28,6 @@ std::unique_ptr<Vvar> valid_page(uint64_t base_tsc) {
   c.base_snsec = uint64_t{999999990} << 32;  // 10 ns before second 1001
   c.mult = kMult;
   c.shift = 32;
-  v->coarse[kClockMonotonicCoarse] = VvarTimespec{77, 123};
   return v;
 }
 
@@ -62,7 +61,6 @@ TEST(VdsoClockRead, NotValidPageAsksTheKernel) {
   v->flags = 0;
   KernelTimespec ts{};
   EXPECT_FALSE(read_hres(v.get(), kClockMonotonic, &ts));
-  EXPECT_FALSE(read_coarse(v.get(), kClockMonotonicCoarse, &ts));
   KernelTimezone tz{};
   EXPECT_FALSE(read_timezone(v.get(), &tz));
 }
@@ -79,17 +77,8 @@ TEST(VdsoClockRead, CounterStuckOddGivesUpInsteadOfSpinning) {
   v->seq = 7;
   KernelTimespec ts{};
   EXPECT_FALSE(read_hres(v.get(), kClockMonotonic, &ts));
-  EXPECT_FALSE(read_coarse(v.get(), kClockMonotonicCoarse, &ts));
   v->seq = 8;
   EXPECT_TRUE(read_hres(v.get(), kClockMonotonic, &ts));
-}
-
-TEST(VdsoClockRead, CoarseIsTheSupervisorsSnapshot) {
-  auto v = valid_page(rdtsc_ordered());
-  KernelTimespec ts{};
-  ASSERT_TRUE(read_coarse(v.get(), kClockMonotonicCoarse, &ts));
-  EXPECT_EQ(ts.tv_sec, 77);
-  EXPECT_EQ(ts.tv_nsec, 123);
 }
 
 TEST(VdsoClockRead, ClockAfterCarriesWholeSeconds) {
@@ -115,8 +104,8 @@ TEST(VdsoClockRead, TransformOffsetsAndFreezes) {
   EXPECT_EQ(ts.tv_nsec, 999999990);
 
   v->transform.rate_mult = 0;  // frozen
-  v->transform.anchor_out[kClockMonotonicCoarse] = 5000000001;
-  ASSERT_TRUE(read_coarse(v.get(), kClockMonotonicCoarse, &ts));
+  v->transform.anchor_out[kClockMonotonic] = 5000000001;
+  ASSERT_TRUE(read_hres(v.get(), kClockMonotonic, &ts));
   EXPECT_EQ(ts.tv_sec, 5);
   EXPECT_EQ(ts.tv_nsec, 1);
 
@@ -129,6 +118,7 @@ TEST(VdsoClockRead, TransformOffsetsAndFreezes) {
 
   KernelTimespec fallback{10, 0};
   v->transform.rate_mult = uint64_t{1} << 32;
+  v->transform.anchor_out[kClockMonotonic] = 3600000000000;
   transform_fallback(v.get(), kClockMonotonic, &fallback);
   EXPECT_EQ(fallback.tv_sec, 3610);
   v->transform_enabled = 0;
@@ -144,8 +134,6 @@ TEST(VdsoClockRead, FastPathAgreesWithTheGeneralPath) {
   ASSERT_TRUE(read_hres(v.get(), kClockMonotonic, &general));
   EXPECT_LE(ns(fast), ns(general));
   EXPECT_GE(ns(fast), 1000999999990);
-  ASSERT_TRUE(try_coarse(v.get(), kClockMonotonicCoarse, &fast));
-  EXPECT_EQ(fast.tv_sec, 77);
 }
 
 TEST(VdsoClockRead, FastPathDefersEverythingUnusual) {
@@ -153,15 +141,12 @@ TEST(VdsoClockRead, FastPathDefersEverythingUnusual) {
   auto v = valid_page(rdtsc_ordered());
   v->seq = 3;  // mid-update
   EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
-  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
   v = valid_page(rdtsc_ordered());
   v->flags = 0;
   EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
-  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
   v = valid_page(rdtsc_ordered());
   v->transform_enabled = 1;
   EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
-  EXPECT_FALSE(try_coarse(v.get(), kClockMonotonicCoarse, &ts));
   v = valid_page(rdtsc_ordered() + (uint64_t{1} << 40));  // TSC before the anchor: clamp
   EXPECT_FALSE(try_hres(v.get(), kClockMonotonic, &ts));
   EXPECT_TRUE(read_hres(v.get(), kClockMonotonic, &ts));

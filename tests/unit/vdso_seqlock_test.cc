@@ -46,7 +46,7 @@ TEST(VdsoSeqlock, ReadersNeverAcceptATornSnapshot) {
         cpu_relax();
         vvar_store(c.mult, k);
         cpu_relax();
-        vvar_store(v->coarse[kClockRealtimeCoarse].sec, k);
+        vvar_store(v->hres[kClockRealtime].base_sec, k);
       }
       for (uint64_t j = 0; j < k % 32; ++j) cpu_relax();  // gaps of varying length
     }
@@ -62,7 +62,7 @@ TEST(VdsoSeqlock, ReadersNeverAcceptATornSnapshot) {
     const uint64_t b = vvar_load(c.base_sec);
     const uint64_t d = vvar_load(c.base_snsec);
     const uint64_t e = vvar_load(c.mult);
-    const uint64_t f = vvar_load(v->coarse[kClockRealtimeCoarse].sec);
+    const uint64_t f = vvar_load(v->hres[kClockRealtime].base_sec);
     if ((seq & 1) || seq_retry(v.get(), seq)) {
       ++retried;
       continue;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "emulator/host_vdso.h"
 #include "vdso/dynamic_symbols.h"
 #include "vdso/image.h"
 
@@ -65,7 +66,8 @@ std::optional<VdsoFunctions> host_vdso() {
   return resolve(reinterpret_cast<const void*>(ehdr), nullptr);
 }
 
-InjectedVdso::InjectedVdso(emulator::TimekeeperOptions options)
+InjectedVdso::InjectedVdso(emulator::TimekeeperOptions options,
+                           std::function<void(vdso::HostTable&)> adjust)
     : image_(vdso::image()), size_(vdso::injection_size()) {
   void* x = ::mmap(nullptr, size_, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (x == MAP_FAILED) fail("mmap(reserve)");
@@ -74,6 +76,26 @@ InjectedVdso::InjectedVdso(emulator::TimekeeperOptions options)
     map_at(base_, vdso::kVvarSize, vvar_.proc_path(), PROT_READ, MAP_SHARED);
     map_at(base_ + vdso::kImageOffset, image_.map_size(), image_.proc_path(), PROT_READ | PROT_EXEC,
            MAP_PRIVATE);
+    // As the injector does: a debugger-style write into this copy of the image.
+    const auto links = vdso::image_links(vdso::image());
+    if (!links) throw std::runtime_error("the vDSO image has no host table");
+    const auto host = emulator::HostVdso::of_this_process();
+    const uint64_t image_base = reinterpret_cast<uint64_t>(ehdr());
+    auto linked = host.link(vdso::image(), getauxval(AT_SYSINFO_EHDR), image_base, *links, false);
+    if (adjust) {
+      // A substituted table: time() keeps its own entry point, which follows time_route.
+      vdso::HostTable table = host.table_for(getauxval(AT_SYSINFO_EHDR), image_base, *links, false);
+      adjust(table);
+      linked.offset = links->table;
+      linked.bytes.assign(reinterpret_cast<const uint8_t*>(&table),
+                          reinterpret_cast<const uint8_t*>(&table) + sizeof table);
+    }
+    const int mem = ::open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+    if (mem < 0) fail("open(/proc/self/mem)");
+    const ssize_t n = ::pwrite(mem, linked.bytes.data(), linked.bytes.size(),
+                               static_cast<off_t>(image_base + linked.offset));
+    ::close(mem);
+    if (n != static_cast<ssize_t>(linked.bytes.size())) fail("linking the image");
     std::string why;
     const auto fn = resolve(ehdr(), &why);
     if (!fn) throw std::runtime_error("cannot resolve the injected vDSO: " + why);

@@ -7,12 +7,14 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "emulator/timekeeper.h"
 #include "emulator/vvar_object.h"
+#include "vdso/host_table.h"
 #include "vdso/vvar.h"
 
 namespace vdso_test {
@@ -32,8 +34,11 @@ std::optional<VdsoFunctions> host_vdso();
 
 class InjectedVdso {
  public:
-  // Maps and starts; throws std::runtime_error if anything fails.
-  explicit InjectedVdso(emulator::TimekeeperOptions options = {});
+  // Maps, links the image's host table as the injector would for this process (then lets
+  // `adjust` change it: tests substitute a fake kernel) and starts; throws std::runtime_error
+  // if anything fails.
+  explicit InjectedVdso(emulator::TimekeeperOptions options = {},
+                        std::function<void(vdso::HostTable&)> adjust = {});
   ~InjectedVdso();
   InjectedVdso(const InjectedVdso&) = delete;
   InjectedVdso& operator=(const InjectedVdso&) = delete;
