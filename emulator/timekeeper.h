@@ -17,6 +17,7 @@
 #include <string_view>
 #include <thread>
 
+#include "emulator/clock_choice.h"
 #include "vdso/vvar.h"
 
 namespace emulator {
@@ -38,6 +39,14 @@ struct TimekeeperOptions {
   // Called on the timekeeper thread, one line per state change (calibrated, not valid, a
   // REALTIME step followed...), for the caller's -v logging.
   std::function<void(std::string_view)> log;
+  // Whether the programs have a kernel vDSO to fall back to (only changes what status() says).
+  bool kernel_vdso = true;
+  // What the machine says, substituted by tests to take the other paths of choose_clock();
+  // empty reads /sys and /proc.
+  std::optional<std::string> clocksource;
+  std::optional<std::string> cpu_flags;
+  // How long the cross-CPU TSC warp test runs per CPU pair (clock_choice.h).
+  std::chrono::microseconds warp_test{2000};
 };
 
 struct TimekeeperStats {
@@ -49,6 +58,8 @@ struct TimekeeperStats {
   int64_t last_error_ns = 0;       // MONOTONIC: our formula minus the kernel at the last update
   int64_t max_abs_error_ns = 0;    // the largest |last_error_ns| since calibration
   double tsc_hz = 0;               // the calibrated raw TSC rate
+  uint64_t cross_cpu_checks = 0;   // re-anchors that compared the TSC of two CPUs
+  int64_t max_cross_cpu_ns = 0;    // the largest difference they saw
 };
 
 class Timekeeper {
@@ -66,6 +77,8 @@ class Timekeeper {
   // "calibrating", or "vvar not valid, the vDSO makes syscalls: <why>".
   std::string status() const;
   bool valid() const;
+  // The path choose_clock() last took (kSyscall until it has run).
+  ClockPath path() const;
   // Waits until the page is valid (true), or until it is known it will not be or the timeout
   // passes (false).
   bool wait_until_valid(std::chrono::milliseconds timeout) const;
@@ -78,6 +91,7 @@ class Timekeeper {
 
   enum class State { kCalibrating, kValid, kInvalid };
   void set_state(State state, const std::string& why);
+  void set_path(ClockPath path);
   void record(const TimekeeperStats& stats);
   void run(std::stop_token stop);
 
@@ -89,6 +103,7 @@ class Timekeeper {
   mutable std::mutex mutex_;
   mutable std::condition_variable state_changed_;
   State state_ = State::kCalibrating;
+  ClockPath path_ = ClockPath::kSyscall;
   std::string why_;
   TimekeeperStats stats_;
 

@@ -17,19 +17,6 @@ vdso::u128 second_in_fixed_point(uint32_t shift) {
   return static_cast<vdso::u128>(vdso::kNsPerSec) << shift;
 }
 
-bool has_word(std::string_view text, std::string_view word) {
-  size_t pos = 0;
-  while ((pos = text.find(word, pos)) != std::string_view::npos) {
-    const bool start = pos == 0 || text[pos - 1] == ' ' || text[pos - 1] == '\t';
-    const size_t end = pos + word.size();
-    const bool finish =
-        end == text.size() || text[end] == ' ' || text[end] == '\n' || text[end] == '\t';
-    if (start && finish) return true;
-    pos = end;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::optional<Bracket> narrowest(std::span<const Bracket> readings, uint64_t max_width) {
@@ -157,20 +144,6 @@ int64_t median(std::vector<int64_t> values) {
   const auto mid = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
   std::nth_element(values.begin(), mid, values.end());
   return *mid;
-}
-
-std::optional<std::string> tsc_unusable_reason(std::string_view cpu_flags,
-                                               std::string_view clocksource) {
-  if (!has_word(cpu_flags, "constant_tsc")) return "the TSC rate is not constant (no constant_tsc)";
-  if (!has_word(cpu_flags, "nonstop_tsc")) return "the TSC stops in idle states (no nonstop_tsc)";
-  while (!clocksource.empty() && (clocksource.back() == '\n' || clocksource.back() == ' ')) {
-    clocksource.remove_suffix(1);
-  }
-  if (clocksource != "tsc") {
-    return "the kernel's clocksource is " +
-           (clocksource.empty() ? std::string("unknown") : std::string(clocksource)) + ", not tsc";
-  }
-  return std::nullopt;
 }
 
 void RateWindow::push(const Bracket& reading) {

@@ -99,11 +99,6 @@ int64_t round_to_seconds(int64_t ns);
 
 int64_t median(std::vector<int64_t> values);
 
-// Why the TSC cannot drive the clocks, or nullopt: needs "constant_tsc" and "nonstop_tsc" in
-// /proc/cpuinfo's flags and "tsc" as the current clocksource.
-std::optional<std::string> tsc_unusable_reason(std::string_view cpu_flags,
-                                               std::string_view clocksource);
-
 // A kernel clock's rate from the first and last of its recent readings: old readings drop out
 // beyond max_span cycles; no estimate until the span reaches min_span cycles.
 class RateWindow {

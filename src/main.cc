@@ -160,6 +160,8 @@ int run(int argc, char** argv) {
     tko.log = [](std::string_view line) {
       VDSORUN_LOG(kInfo, "timekeeper: %.*s", static_cast<int>(line.size()), line.data());
     };
+    const auto host = emulator::HostVdso::of_this_process();
+    tko.kernel_vdso = host.present();
     timekeeper.emplace(vvar->page(), tko);
     const auto links = vdso::image_links(vdso::image());
     if (!links) throw std::runtime_error("the vDSO image built into vdsorun has no host table");
@@ -171,7 +173,7 @@ int run(int argc, char** argv) {
     assets.image_size = image->map_size();
     assets.image = vdso::image();
     assets.links = *links;
-    assets.host = emulator::HostVdso::of_this_process();
+    assets.host = host;
     eo.inject = assets;
     eo.vvar = vvar->page();
   }

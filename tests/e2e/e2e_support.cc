@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/auxv.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,7 +14,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "emulator/timekeeper_math.h"
+#include "emulator/clock_choice.h"
 #include "emulator/timekeeper_probe.h"
 
 namespace e2e {
@@ -249,8 +250,11 @@ int64_t coarse_tick_ns() {
 }
 
 std::optional<std::string> fast_path_impossible_reason() {
-  return emulator::timekeeping::tsc_unusable_reason(emulator::cpu_flags(),
-                                                    emulator::current_clocksource());
+  const emulator::ClockChoice c = choose_clock(
+      emulator::ClockFacts{emulator::current_clocksource(), emulator::cpu_flags(),
+                           emulator::CrossCpu::kAgree, getauxval(AT_SYSINFO_EHDR) != 0});
+  if (c.fast) return std::nullopt;
+  return c.why;
 }
 
 }  // namespace e2e

@@ -75,7 +75,7 @@ TEST_P(GoProbe, GetsCorrectTimeFromTheVdsoItWasGiven) {
   check_vdso_identity(records, expect, {"runtime.vdsoClockgettimeSym"});
   if (IsSkipped()) return;
   if (GetParam() != Vdso::kDirect) check_report_notes(r, report_prefix(GetParam()));
-  check_brackets(records, expect);
+  check_brackets(records);
   check_without_syscalls(records, expect, {"time_now"}, "time_now");
 }
 

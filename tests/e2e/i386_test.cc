@@ -55,7 +55,7 @@ TEST(I386, StaticProgramKeepsTheKernelsVdsoAndRuns) {
 
   check_report_notes(r, "32-bit image: untouched");
   check_vdso_identity(records, Expect::kKernel, kCVdsoSymbols);
-  check_brackets(records, Expect::kKernel);
+  check_brackets(records);
   check_getres_and_getcpu(records);
   // 32-bit glibc asks the kernel for clock_getres (clock_getres_time64).
   check_without_syscalls(

@@ -188,17 +188,6 @@ TEST(Timekeeping, MedianOfOddAndEven) {
   EXPECT_EQ(median({-2}), -2);
 }
 
-TEST(Timekeeping, TscUnusableWithoutInvariantTscOrTscClocksource) {
-  const std::string good = "flags\t\t: fpu tsc constant_tsc rep_good nonstop_tsc cpuid";
-  EXPECT_FALSE(tsc_unusable_reason(good, "tsc\n").has_value());
-  EXPECT_NE(tsc_unusable_reason("flags : fpu tsc nonstop_tsc", "tsc")->find("constant_tsc"),
-            std::string::npos);
-  EXPECT_NE(tsc_unusable_reason("flags : constant_tsc nonstop_tsc_x", "tsc")->find("nonstop_tsc"),
-            std::string::npos);
-  EXPECT_NE(tsc_unusable_reason(good, "hpet\n")->find("hpet"), std::string::npos);
-  EXPECT_NE(tsc_unusable_reason(good, "")->find("unknown"), std::string::npos);
-}
-
 TEST(Timekeeping, RateWindowNeedsMinimumSpanAndForgetsOldReadings) {
   RateWindow w(kSecond / 10, kSecond);
   w.push(at(0, 0, 0));

@@ -19,6 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "emulator/clock_choice.h"
+#include "emulator/timekeeper_probe.h"
+#include "emulator/tsc_sync.h"
 #include "tests/vdso/injected_vdso.h"
 #include "tests/vdso/measure.h"
 
@@ -44,15 +47,70 @@ bool ts_le(const timespec& a, const timespec& b) {
   return to_ns(a) <= to_ns(b);
 }
 
-TEST(InjectedVdso, BecomesValidOnAnInvariantTsc) {
+// The path this machine takes (clock_choice.h), assuming its TSC agrees across CPUs; the
+// tests below that need a valid vvar force the others with TimekeeperOptions.
+emulator::ClockChoice this_machine() {
+  return emulator::choose_clock(
+      {emulator::current_clocksource(), emulator::cpu_flags(), emulator::CrossCpu::kAgree, true});
+}
+
+TEST(InjectedVdso, TakesThePathThisMachineAllows) {
+  const emulator::ClockChoice expected = this_machine();
+  std::printf("this machine: clocksource %s, path %s: %s\n",
+              emulator::current_clocksource().c_str(), emulator::clock_path_name(expected.path),
+              expected.why.c_str());
   auto v = started();
   const bool valid = v->timekeeper().wait_until_valid(kValidTimeout);
   std::printf("%s\n", v->timekeeper().status().c_str());
-  if (!valid && v->timekeeper().status().find("not valid") != std::string::npos) {
-    GTEST_SKIP() << v->timekeeper().status();
+  EXPECT_EQ(valid, expected.path == emulator::ClockPath::kTsc);
+  EXPECT_EQ(v->timekeeper().path(), expected.path);
+  EXPECT_EQ((v->mapped_page()->flags & vdso::kVvarClocksValid) != 0, valid);
+}
+
+// A TSC-driven paravirtual clocksource (kvm-clock): the supervisor checks the TSC across CPUs
+// first, then computes the clocks itself and compares two CPUs at every re-anchor. Pretending
+// the clocksource is kvm-clock takes that path on any machine with an invariant TSC.
+TEST(InjectedVdso, KvmClockPathChecksEveryCpuThenComputes) {
+  if (this_machine().path != emulator::ClockPath::kTsc) {
+    GTEST_SKIP() << "no usable TSC here: " << this_machine().why;
   }
-  ASSERT_TRUE(valid);
-  EXPECT_EQ(v->mapped_page()->flags & vdso::kVvarClocksValid, vdso::kVvarClocksValid);
+  emulator::TimekeeperOptions options;
+  options.clocksource = "kvm-clock";
+  auto v = started(options);
+  ASSERT_TRUE(v->timekeeper().wait_until_valid(kValidTimeout)) << v->timekeeper().status();
+  EXPECT_EQ(v->timekeeper().path(), emulator::ClockPath::kTsc);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const auto stats = v->timekeeper().stats();
+  std::printf("%s; %llu cross-CPU re-anchors, largest difference %lld ns\n",
+              v->timekeeper().status().c_str(),
+              static_cast<unsigned long long>(stats.cross_cpu_checks),
+              static_cast<long long>(stats.max_cross_cpu_ns));
+  if (emulator::allowed_cpus().size() > 1) {
+    EXPECT_GT(stats.cross_cpu_checks, 0u);
+  }
+  const auto results = ordering_against_syscalls(v->fn(), {CLOCK_MONOTONIC, CLOCK_REALTIME},
+                                                 std::chrono::milliseconds(500));
+  for (const auto& r : results) EXPECT_EQ(r.violations, 0u) << clock_name(r.clock);
+}
+
+// A clocksource the TSC does not drive (hpet): the vvar stays not valid and every clock is the
+// kernel's own answer, through its vDSO.
+TEST(InjectedVdso, OtherClocksourceUsesTheKernelsVdso) {
+  emulator::TimekeeperOptions options;
+  options.clocksource = "hpet";
+  auto v = started(options);
+  EXPECT_FALSE(v->timekeeper().wait_until_valid(std::chrono::milliseconds(300)));
+  EXPECT_EQ(v->timekeeper().path(), emulator::ClockPath::kKernelVdso);
+  EXPECT_NE(v->timekeeper().status().find("hpet"), std::string::npos);
+  for (clockid_t c : {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME}) {
+    for (int i = 0; i < 10000; ++i) {
+      timespec a, b, cc;
+      sys_clock_gettime(c, &a);
+      ASSERT_EQ(v->fn().clock_gettime(c, &b), 0);
+      sys_clock_gettime(c, &cc);
+      ASSERT_TRUE(ts_le(a, b) && ts_le(b, cc)) << clock_name(c);
+    }
+  }
 }
 
 TEST(InjectedVdso, OrderingAgainstSyscallsHasNoViolations) {
