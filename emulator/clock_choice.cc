@@ -1,9 +1,6 @@
 // The clock-path decision (see clock_choice.h).
 #include "emulator/clock_choice.h"
 
-#include <algorithm>
-#include <array>
-
 namespace emulator {
 namespace {
 
@@ -26,12 +23,6 @@ bool has_flag(std::string_view flags, std::string_view flag) {
 }
 
 }  // namespace
-
-bool tsc_driven_paravirt(std::string_view clocksource) {
-  constexpr std::array<std::string_view, 3> kNames = {"kvm-clock", "hyperv_clocksource_tsc_page",
-                                                      "xen"};
-  return std::find(kNames.begin(), kNames.end(), trimmed(clocksource)) != kNames.end();
-}
 
 bool kernel_vdso_reads_fast(std::string_view clocksource) {
   const std::string_view cs = trimmed(clocksource);
@@ -73,23 +64,11 @@ ClockChoice choose_clock(const ClockFacts& facts) {
     c.why = "clocksource tsc: the kernel vouches for the TSC across CPUs";
     return c;
   }
-  if (!tsc_driven_paravirt(cs)) {
-    return not_tsc("the kernel's clocksource is " + cs_name + ", not driven by the TSC");
+  if (cs == "kvm-clock" || cs == "hyperv_clocksource_tsc_page" || cs == "xen") {
+    return not_tsc("clocksource " + cs_name +
+                   ": the hypervisor moves it off the TSC at moments only the kernel's vDSO sees");
   }
-  switch (facts.cross_cpu) {
-    case CrossCpu::kAgree:
-      c.path = ClockPath::kTsc;
-      c.fast = true;
-      c.why = "clocksource " + cs_name + " is driven by the TSC, which agrees across CPUs";
-      return c;
-    case CrossCpu::kUnchecked:
-      c = not_tsc("clocksource " + cs_name + ": checking that the TSC agrees across CPUs");
-      c.check_cross_cpu = true;
-      return c;
-    case CrossCpu::kDisagree:
-      return not_tsc("clocksource " + cs_name + ", but the TSC disagrees across CPUs");
-  }
-  return c;
+  return not_tsc("the kernel's clocksource is " + cs_name + ", not tsc");
 }
 
 }  // namespace emulator

@@ -5,12 +5,15 @@
 //   kernel vDSO   the kernel's own vDSO function (the vvar is marked not valid);
 //   syscall       neither: the process has no kernel vDSO.
 //
-// The TSC path needs a TSC whose rate never changes (constant_tsc, nonstop_tsc) and that agrees
-// across CPUs. With clocksource=tsc the kernel itself vouches for both (its TSC sync check and
-// clocksource watchdog). Paravirtual clocksources built on the TSC (kvm-clock, the Hyper-V TSC
-// page, xen) are what the kernel's own vDSO reads fast too, but the kernel may have refused the
-// raw TSC (tsc=unstable, a failed sync check at boot), so vdsorun checks the cross-CPU agreement
-// itself first, and falls back to the kernel's vDSO meanwhile and whenever it fails.
+// The TSC path needs a TSC whose rate never changes (constant_tsc, nonstop_tsc) and the kernel's
+// clocksource to be that TSC: then the kernel's clocks are a piecewise-linear function of it,
+// which the supervisor's calibration follows to a few nanoseconds (and the kernel vouches for
+// the TSC across CPUs). Paravirtual clocksources (kvm-clock, the Hyper-V TSC page, xen) are
+// TSC-driven too, but the hypervisor rewrites their parameters at moments userspace cannot
+// see: on a kvm-clock VM under load the kernel's MONOTONIC moved up to 200 ns off any
+// TSC-linear prediction within one 4 ms update interval, which a calibrated vvar turns into
+// ordering violations against the kernel. There the kernel's own vDSO (which reads the
+// pvclock page itself) is both exact and fast, so the injected vDSO calls it.
 #pragma once
 
 #include <string>
@@ -19,19 +22,15 @@
 namespace emulator {
 
 enum class ClockPath { kTsc, kKernelVdso, kSyscall };
-enum class CrossCpu { kUnchecked, kAgree, kDisagree };
 
 struct ClockFacts {
   std::string_view clocksource;  // current_clocksource (a trailing newline is ignored)
   std::string_view cpu_flags;    // the "flags" line of /proc/cpuinfo
-  CrossCpu cross_cpu = CrossCpu::kUnchecked;
-  bool kernel_vdso = true;  // vdsorun found a kernel vDSO with the clock functions
+  bool kernel_vdso = true;       // vdsorun found a kernel vDSO with the clock functions
 };
 
 struct ClockChoice {
   ClockPath path = ClockPath::kSyscall;
-  // Run the cross-CPU TSC check, then choose again with its result.
-  bool check_cross_cpu = false;
   // Whether programs read the high-resolution clocks without a syscall on this path.
   bool fast = false;
   std::string why;  // one line for -v, the status and the tests
@@ -41,8 +40,6 @@ ClockChoice choose_clock(const ClockFacts& facts);
 
 // Clocksources the kernel's own x86 vDSO reads without a syscall (its vclock modes).
 bool kernel_vdso_reads_fast(std::string_view clocksource);
-// Clocksources driven by the TSC behind a paravirtual interface.
-bool tsc_driven_paravirt(std::string_view clocksource);
 
 const char* clock_path_name(ClockPath path);
 

@@ -18,7 +18,6 @@
 
 #include "emulator/timekeeper_math.h"
 #include "emulator/timekeeper_probe.h"
-#include "emulator/tsc_sync.h"
 #include "emulator/vvar_object.h"
 #include "vdso/abi.h"
 #include "vdso/tsc.h"
@@ -43,10 +42,6 @@ constexpr int64_t kDiscontinuityNs = 1000000;
 constexpr int kNtpCheckEvery = 25;
 // Supervisor silence after which readers ask the kernel instead.
 constexpr double kMaxDeltaSeconds = 1.0;
-// On a paravirtual clocksource: two CPUs whose TSCs predict MONOTONIC this differently at one
-// re-anchor disagree (clock_choice.h); and how often the full warp test runs again.
-constexpr int64_t kCrossCpuToleranceNs = 1000;
-constexpr int64_t kWarpRetestNs = 60 * kNs;
 
 int64_t to_ns(const timespec& ts) {
   return static_cast<int64_t>(ts.tv_sec) * kNs + ts.tv_nsec;
@@ -148,10 +143,6 @@ struct Timekeeper::Engine {
   int64_t mono_anchor_error = 0;  // and its error there (the new formula continues from it)
   int updates_since_ntp = 0;
   TimekeeperStats stats;
-  // Paravirtual clocksource: the CPUs each re-anchor compares, round robin (empty: none).
-  std::vector<int> rotate_cpus;
-  size_t rotate_next = 0;
-  std::string cross_cpu_why;
 
   void say(const std::string& line) const {
     if (log) log(line);
@@ -229,29 +220,6 @@ struct Timekeeper::Engine {
         std::to_string(*careful - offset) + " ns");
     offset = *careful;
     ++stats.realtime_steps;
-  }
-
-  // At each re-anchor on a paravirtual clocksource: the MONOTONIC prediction error on one CPU
-  // and, right after, on the next one. Rates cannot move in the microseconds between, so the
-  // difference is the two TSCs' disagreement. False (with cross_cpu_why) beyond tolerance.
-  bool cross_cpu_agree() {
-    if (rotate_cpus.size() < 2) return true;
-    const int from = rotate_cpus[rotate_next % rotate_cpus.size()];
-    rotate_next = (rotate_next + 1) % rotate_cpus.size();
-    const int to = rotate_cpus[rotate_next];
-    if (!pin_to_cpu(from)) return true;
-    const auto a = best_reading(kernel_clock, CLOCK_MONOTONIC, kTries, accept_width, nullptr);
-    const bool moved = pin_to_cpu(to);
-    const auto b = best_reading(kernel_clock, CLOCK_MONOTONIC, kTries, accept_width, nullptr);
-    if (!moved || !a || !b) return true;
-    const int64_t diff =
-        (tk::ns_at(mono, b->tsc_mid()) - b->ns) - (tk::ns_at(mono, a->tsc_mid()) - a->ns);
-    ++stats.cross_cpu_checks;
-    stats.max_cross_cpu_ns = std::max(stats.max_cross_cpu_ns, std::abs(diff));
-    if (std::abs(diff) <= kCrossCpuToleranceNs) return true;
-    cross_cpu_why = "the TSC of CPU " + std::to_string(to) + " is " + std::to_string(diff) +
-                    " ns off CPU " + std::to_string(from) + "'s";
-    return false;
   }
 
   // False if the kernel's clocks jumped relative to the TSC (a suspend, a TSC reset): the
@@ -491,54 +459,25 @@ void Timekeeper::run(std::stop_token stop) {
                 options_.log);
   // The CPU's TSC flags are fixed; only the clocksource can change (the kernel's watchdog).
   const std::string flags = options_.cpu_flags ? *options_.cpu_flags : cpu_flags();
-  auto choose = [&](CrossCpu cross) {
+  auto choose = [&] {
     const std::string cs = options_.clocksource ? *options_.clocksource : current_clocksource();
-    return choose_clock(ClockFacts{cs, flags, cross, options_.kernel_vdso});
-  };
-  const std::vector<int> cpus = allowed_cpus();
-  CrossCpu cross = CrossCpu::kUnchecked;
-  int64_t warp_test_at = 0;  // when the cross-CPU check last ran
-  auto warp_test = [&] {
-    const TscWarpResult w = tsc_warp_test(cpus, options_.warp_test);
-    engine.say("vvar: cross-CPU TSC check: " + w.detail);
-    warp_test_at = now_ns(CLOCK_MONOTONIC);
-    return w.agree;
+    return choose_clock(ClockFacts{cs, flags, options_.kernel_vdso});
   };
   while (!stop.stop_requested()) {
-    const ClockChoice choice = choose(cross);
-    if (choice.check_cross_cpu) {
-      cross = warp_test() ? CrossCpu::kAgree : CrossCpu::kDisagree;
-      continue;
-    }
+    const ClockChoice choice = choose();
     set_path(choice.path);
     if (choice.path != ClockPath::kTsc) {
       engine.invalidate();
       set_state(State::kInvalid, choice.why);
-      // The clocksource may change (the kernel's watchdog can switch it either way); a
-      // disagreement is looked at again after a while.
+      // The clocksource may come back (the kernel's watchdog can switch it either way).
       if (!sleep_until(now_ns(CLOCK_MONOTONIC) + kNs, stop)) return;
-      if (cross == CrossCpu::kDisagree && now_ns(CLOCK_MONOTONIC) - warp_test_at > kWarpRetestNs) {
-        cross = CrossCpu::kUnchecked;
-      }
       continue;
     }
-    // Where the kernel does not vouch for the TSC itself, every re-anchor compares two CPUs.
-    engine.rotate_cpus =
-        tsc_driven_paravirt(options_.clocksource ? *options_.clocksource : current_clocksource())
-            ? cpus
-            : std::vector<int>{};
     if (!engine.calibrate(stop, options_.calibration)) continue;
     record(engine.stats);
     set_state(State::kValid, choice.why);
     int64_t next_check = now_ns(CLOCK_MONOTONIC) + kNs;
     while (sleep_until(engine.next_deadline(), stop)) {
-      if (!engine.cross_cpu_agree()) {
-        engine.invalidate();
-        cross = CrossCpu::kDisagree;
-        warp_test_at = now_ns(CLOCK_MONOTONIC);
-        engine.say("vvar: " + engine.cross_cpu_why);
-        break;
-      }
       const bool ok = engine.update();
       record(engine.stats);
       if (!ok) {
@@ -547,18 +486,11 @@ void Timekeeper::run(std::stop_token stop) {
         set_state(State::kCalibrating, "");
         break;
       }
-      const int64_t now = now_ns(CLOCK_MONOTONIC);
-      if (now >= next_check) {
+      if (now_ns(CLOCK_MONOTONIC) >= next_check) {
         next_check += kNs;
-        if (choose(cross).path != ClockPath::kTsc) break;
-        if (!engine.rotate_cpus.empty() && now - warp_test_at > kWarpRetestNs && !warp_test()) {
-          engine.invalidate();
-          cross = CrossCpu::kDisagree;
-          break;
-        }
+        if (choose().path != ClockPath::kTsc) break;
       }
     }
-    if (!engine.rotate_cpus.empty()) unpin(cpus);
   }
 }
 

@@ -45,8 +45,6 @@ struct TimekeeperOptions {
   // empty reads /sys and /proc.
   std::optional<std::string> clocksource;
   std::optional<std::string> cpu_flags;
-  // How long the cross-CPU TSC warp test runs per CPU pair (clock_choice.h).
-  std::chrono::microseconds warp_test{2000};
 };
 
 struct TimekeeperStats {
@@ -58,8 +56,6 @@ struct TimekeeperStats {
   int64_t last_error_ns = 0;       // MONOTONIC: our formula minus the kernel at the last update
   int64_t max_abs_error_ns = 0;    // the largest |last_error_ns| since calibration
   double tsc_hz = 0;               // the calibrated raw TSC rate
-  uint64_t cross_cpu_checks = 0;   // re-anchors that compared the TSC of two CPUs
-  int64_t max_cross_cpu_ns = 0;    // the largest difference they saw
 };
 
 class Timekeeper {

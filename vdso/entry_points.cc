@@ -37,6 +37,13 @@ F* route(const uint64_t& slot) {
   return reinterpret_cast<F*>(*static_cast<const volatile uint64_t*>(&slot));
 }
 
+// The vvar is not valid and no transform is on: whatever the kernel says is the answer.
+bool kernel_answers_as_is() {
+  const vdso::Vvar* v = vdso::vvar();
+  return (vdso::vvar_load(v->flags) & vdso::kVvarClocksValid) == 0 &&
+         vdso::vvar_load(v->transform_enabled) == 0;
+}
+
 bool handled_clock(uint32_t id) {
   return id < vdso::kClockSlots &&
          (((vdso::kHresClockMask | vdso::kCoarseClockMask) >> id) & 1) != 0;
@@ -63,6 +70,7 @@ int gettimeofday_kernel_transformed(KernelTimeval* tv, KernelTimezone* tz) {
 }
 
 __attribute__((noinline)) int gettimeofday_slow(KernelTimeval* tv, KernelTimezone* tz) {
+  if (kernel_answers_as_is()) return kernel_gettimeofday(tv, tz);
   if (tv != nullptr) {
     KernelTimespec ts;
     if (!vdso::read_hres(vdso::vvar(), vdso::kClockRealtime, &ts)) {
@@ -113,6 +121,9 @@ VDSO_HIDDEN int vdso_sys_clock_getres(int32_t clock, KernelTimespec* res) {
 VDSO_HIDDEN __attribute__((noinline)) int vdso_transformed_clock_gettime(int32_t clock,
                                                                          KernelTimespec* ts) {
   const uint32_t id = static_cast<uint32_t>(clock);
+  // Where the vvar computes nothing (any clocksource but tsc) and nothing is transformed, the
+  // kernel's vDSO answers at once: no TSC read, no retries.
+  if (kernel_answers_as_is()) return kernel_clock_gettime(clock, ts);
   if (id < vdso::kClockSlots && ts != nullptr && ((vdso::kHresClockMask >> id) & 1)) {
     if (vdso::read_hres(vdso::vvar(), id, ts)) return 0;
   }

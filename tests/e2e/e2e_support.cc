@@ -250,9 +250,8 @@ int64_t coarse_tick_ns() {
 }
 
 std::optional<std::string> fast_path_impossible_reason() {
-  const emulator::ClockChoice c = choose_clock(
-      emulator::ClockFacts{emulator::current_clocksource(), emulator::cpu_flags(),
-                           emulator::CrossCpu::kAgree, getauxval(AT_SYSINFO_EHDR) != 0});
+  const emulator::ClockChoice c = choose_clock(emulator::ClockFacts{
+      emulator::current_clocksource(), emulator::cpu_flags(), getauxval(AT_SYSINFO_EHDR) != 0});
   if (c.fast) return std::nullopt;
   return c.why;
 }

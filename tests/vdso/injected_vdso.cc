@@ -10,7 +10,9 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "emulator/clock_choice.h"
 #include "emulator/host_vdso.h"
+#include "emulator/timekeeper_probe.h"
 #include "vdso/dynamic_symbols.h"
 #include "vdso/image.h"
 
@@ -64,6 +66,13 @@ std::optional<VdsoFunctions> host_vdso() {
   const auto ehdr = getauxval(AT_SYSINFO_EHDR);
   if (ehdr == 0) return std::nullopt;
   return resolve(reinterpret_cast<const void*>(ehdr), nullptr);
+}
+
+std::optional<std::string> tsc_path_unavailable() {
+  const emulator::ClockChoice c = emulator::choose_clock(
+      {emulator::current_clocksource(), emulator::cpu_flags(), getauxval(AT_SYSINFO_EHDR) != 0});
+  if (c.path == emulator::ClockPath::kTsc) return std::nullopt;
+  return c.why;
 }
 
 InjectedVdso::InjectedVdso(emulator::TimekeeperOptions options,

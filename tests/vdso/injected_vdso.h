@@ -32,6 +32,15 @@ std::optional<VdsoFunctions> resolve(const void* ehdr, std::string* why);
 // The host kernel's vDSO (getauxval(AT_SYSINFO_EHDR)); nullopt if there is none.
 std::optional<VdsoFunctions> host_vdso();
 
+// Why this machine does not compute clocks in the vvar (clock_choice.h: any clocksource but
+// tsc), or nullopt. Tests of the vvar's clocks against the kernel's are meaningful only there.
+std::optional<std::string> tsc_path_unavailable();
+#define VDSO_SKIP_UNLESS_TSC_PATH()                                            \
+  do {                                                                         \
+    if (const auto why_ = ::vdso_test::tsc_path_unavailable())                 \
+      GTEST_SKIP() << "the vvar computes no clock on this machine: " << *why_; \
+  } while (0)
+
 class InjectedVdso {
  public:
   // Maps, links the image's host table as the injector would for this process (then lets

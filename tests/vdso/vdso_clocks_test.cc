@@ -21,7 +21,6 @@
 
 #include "emulator/clock_choice.h"
 #include "emulator/timekeeper_probe.h"
-#include "emulator/tsc_sync.h"
 #include "tests/vdso/injected_vdso.h"
 #include "tests/vdso/measure.h"
 
@@ -50,8 +49,7 @@ bool ts_le(const timespec& a, const timespec& b) {
 // The path this machine takes (clock_choice.h), assuming its TSC agrees across CPUs; the
 // tests below that need a valid vvar force the others with TimekeeperOptions.
 emulator::ClockChoice this_machine() {
-  return emulator::choose_clock(
-      {emulator::current_clocksource(), emulator::cpu_flags(), emulator::CrossCpu::kAgree, true});
+  return emulator::choose_clock({emulator::current_clocksource(), emulator::cpu_flags(), true});
 }
 
 TEST(InjectedVdso, TakesThePathThisMachineAllows) {
@@ -67,41 +65,17 @@ TEST(InjectedVdso, TakesThePathThisMachineAllows) {
   EXPECT_EQ((v->mapped_page()->flags & vdso::kVvarClocksValid) != 0, valid);
 }
 
-// A TSC-driven paravirtual clocksource (kvm-clock): the supervisor checks the TSC across CPUs
-// first, then computes the clocks itself and compares two CPUs at every re-anchor. Pretending
-// the clocksource is kvm-clock takes that path on any machine with an invariant TSC.
-TEST(InjectedVdso, KvmClockPathChecksEveryCpuThenComputes) {
-  if (this_machine().path != emulator::ClockPath::kTsc) {
-    GTEST_SKIP() << "no usable TSC here: " << this_machine().why;
-  }
-  emulator::TimekeeperOptions options;
-  options.clocksource = "kvm-clock";
-  auto v = started(options);
-  ASSERT_TRUE(v->timekeeper().wait_until_valid(kValidTimeout)) << v->timekeeper().status();
-  EXPECT_EQ(v->timekeeper().path(), emulator::ClockPath::kTsc);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const auto stats = v->timekeeper().stats();
-  std::printf("%s; %llu cross-CPU re-anchors, largest difference %lld ns\n",
-              v->timekeeper().status().c_str(),
-              static_cast<unsigned long long>(stats.cross_cpu_checks),
-              static_cast<long long>(stats.max_cross_cpu_ns));
-  if (emulator::allowed_cpus().size() > 1) {
-    EXPECT_GT(stats.cross_cpu_checks, 0u);
-  }
-  const auto results = ordering_against_syscalls(v->fn(), {CLOCK_MONOTONIC, CLOCK_REALTIME},
-                                                 std::chrono::milliseconds(500));
-  for (const auto& r : results) EXPECT_EQ(r.violations, 0u) << clock_name(r.clock);
-}
+// Any clocksource but tsc (kvm-clock, hpet): the vvar stays not valid and every clock is the
+// kernel's own answer, through its vDSO. Pretending takes this path on any machine.
+class OtherClocksource : public testing::TestWithParam<const char*> {};
 
-// A clocksource the TSC does not drive (hpet): the vvar stays not valid and every clock is the
-// kernel's own answer, through its vDSO.
-TEST(InjectedVdso, OtherClocksourceUsesTheKernelsVdso) {
+TEST_P(OtherClocksource, UsesTheKernelsVdso) {
   emulator::TimekeeperOptions options;
-  options.clocksource = "hpet";
+  options.clocksource = GetParam();
   auto v = started(options);
   EXPECT_FALSE(v->timekeeper().wait_until_valid(std::chrono::milliseconds(300)));
   EXPECT_EQ(v->timekeeper().path(), emulator::ClockPath::kKernelVdso);
-  EXPECT_NE(v->timekeeper().status().find("hpet"), std::string::npos);
+  EXPECT_NE(v->timekeeper().status().find(GetParam()), std::string::npos);
   for (clockid_t c : {CLOCK_MONOTONIC, CLOCK_REALTIME, CLOCK_BOOTTIME}) {
     for (int i = 0; i < 10000; ++i) {
       timespec a, b, cc;
@@ -113,7 +87,10 @@ TEST(InjectedVdso, OtherClocksourceUsesTheKernelsVdso) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(InjectedVdso, OtherClocksource, testing::Values("kvm-clock", "hpet"));
+
 TEST(InjectedVdso, OrderingAgainstSyscallsHasNoViolations) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   const auto duration = env_duration("VDSORUN_VDSO_ORDERING_SECONDS", 10);
   const auto results = ordering_against_syscalls(
@@ -135,6 +112,7 @@ TEST(InjectedVdso, OrderingAgainstSyscallsHasNoViolations) {
 }
 
 TEST(InjectedVdso, ErrorAgainstTheKernelStaysUnderOneMicrosecond) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   const auto host = host_vdso();
   // The host's vDSO reads the kernel's clock in ~30 ns; without one, syscalls (~300 ns).
@@ -184,6 +162,7 @@ void hammer(const VdsoFunctions& fn, clockid_t clock, SharedMax* shared, int64_t
 }
 
 TEST(InjectedVdso, MonotonicAcrossThreadsAndProcesses) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   const auto duration = env_duration("VDSORUN_VDSO_MONOTONIC_SECONDS", 2);
   const std::vector<clockid_t> clocks = {CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_MONOTONIC_RAW,
@@ -238,6 +217,7 @@ TEST(InjectedVdso, MonotonicAcrossThreadsAndProcesses) {
 
 TEST(InjectedVdso, RealtimeFollowsItsOwnSequence) {
   // REALTIME may step with the kernel's, but without a settimeofday it never goes back.
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   int64_t last = 0;
   uint64_t backwards = 0;
@@ -345,6 +325,7 @@ int kernel_clock_gettime(clockid_t c, timespec* ts) {
 }
 
 TEST(InjectedVdso, ClockGetresMatchesTheKernel) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   for (clockid_t c : probe_clocks()) {
     timespec kernel{-1, -1}, ours{-2, -2};
@@ -360,6 +341,7 @@ TEST(InjectedVdso, ClockGetresMatchesTheKernel) {
 }
 
 TEST(InjectedVdso, ClockGettimeErrorsAreTheKernels) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   for (clockid_t c : probe_clocks()) {
     timespec ts;
@@ -373,6 +355,7 @@ TEST(InjectedVdso, ClockGettimeErrorsAreTheKernels) {
 }
 
 TEST(InjectedVdso, CpuTimeAndAlarmClocksGoToTheKernel) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   for (clockid_t c : {CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, CLOCK_REALTIME_ALARM,
                       CLOCK_BOOTTIME_ALARM}) {
@@ -390,6 +373,7 @@ TEST(InjectedVdso, CpuTimeAndAlarmClocksGoToTheKernel) {
 }
 
 TEST(InjectedVdso, GettimeofdayAndTimeAgreeWithTheKernel) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   for (int i = 0; i < 100000; ++i) {
     timeval a, b, c;
@@ -419,6 +403,7 @@ TEST(InjectedVdso, GettimeofdayAndTimeAgreeWithTheKernel) {
 // syscalls of the same clock, never a tick behind nor ahead, across many ticks and at least one
 // second boundary. VDSORUN_VDSO_COARSE_ROUNDS (default a million) rounds per clock.
 TEST(InjectedVdso, CoarseClocksAndTimeEqualTheKernels) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   auto v = started_valid();
   const char* env = getenv("VDSORUN_VDSO_COARSE_ROUNDS");
   const long rounds = env != nullptr ? std::atol(env) : 1000000;

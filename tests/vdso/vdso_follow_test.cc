@@ -100,6 +100,7 @@ double published_ratio(const vdso::Vvar* page) {
 class FollowTheKernel : public testing::Test {
  protected:
   void SetUp() override {
+    VDSO_SKIP_UNLESS_TSC_PATH();
     {
       std::lock_guard lock(g_fake.mutex);
       g_fake.real_offset = g_fake.since = g_fake.extra_at_since = g_fake.ppm = 0;

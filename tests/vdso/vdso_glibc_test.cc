@@ -57,6 +57,7 @@ std::string run_client(const InjectedVdso& v, int64_t expected_offset_ns) {
 }
 
 TEST(GlibcWithInjectedVdso, UsesItAndAgreesWithTheKernel) {
+  VDSO_SKIP_UNLESS_TSC_PATH();
   InjectedVdso v;
   ASSERT_TRUE(v.timekeeper().wait_until_valid(std::chrono::seconds(5))) << v.timekeeper().status();
   const std::string out = run_client(v, 0);
