@@ -8,7 +8,9 @@
       and split (vdsorun on one CPU, the tracee pinning itself to another);
   (b) wall time of `vdsorun -q /bin/true` vs `/bin/true` (fork+exec+wait);
   (c) a million untraced syscalls (getppid), which vdsorun's filter lets through: ~1.0;
-  (d) a shell loop of 500 fork+exec of /bin/true.
+  (d) a shell loop of 500 fork+exec of /bin/true;
+  (e) a million raw time, gettimeofday and getcpu syscalls each (syscall(2), not the vDSO):
+      the filter traces those numbers only from the vsyscall page, so the target is <= 1.05.
 
 Native and vdsorun runs alternate, every figure is a median, nothing is asserted: shared
 2-core machines are noisy, so read the ratios, not the last digit.
@@ -28,6 +30,8 @@ import sys
 import time
 
 SHELL_LOOP_COUNT = 500
+TIME_SYSCALLS = ('time', 'gettimeofday', 'getcpu')
+TIME_SYSCALL_TARGET = 1.05
 SHELL_LOOP = ('i=0; while [ $i -lt %d ]; do /bin/true; i=$((i+1)); done' % SHELL_LOOP_COUNT)
 
 # DESIGN.md section 7, measured on this kind of machine (2 vCPUs); ns per call.
@@ -133,6 +137,7 @@ class Bench:
     self.vsyscall_loop = os.path.join(d, 'bench_vsyscall_loop')
     self.syscall_loop = os.path.join(d, 'bench_syscall_loop')
     self.spawn_timer = os.path.join(d, 'bench_spawn_timer')
+    self.time_syscall_loop = os.path.join(d, 'bench_time_syscall_loop')
     taskset = shutil.which('taskset')
     if not taskset:
       raise BenchError('taskset (util-linux) is needed for the pinned runs')
@@ -146,7 +151,8 @@ class Bench:
     self.rows = []
 
   def check(self):
-    for path in (self.args.vdsorun, self.vsyscall_loop, self.syscall_loop, self.spawn_timer):
+    for path in (self.args.vdsorun, self.vsyscall_loop, self.syscall_loop, self.spawn_timer,
+                 self.time_syscall_loop):
       if not os.access(path, os.X_OK):
         raise BenchError('not an executable: %s (build first: ninja -C build)' % path)
     # Also warms the page cache, so no timed run pays for the first load.
@@ -221,9 +227,26 @@ class Bench:
                                           [sh, self.vdsorun + sh], '(d) shell loop')
     self.rows.append(row)
 
+  def time_syscalls(self):
+    a = self.args
+    rows = []
+    for name in TIME_SYSCALLS:
+      row = Row('raw_' + name, '(e) raw %s syscall, per call' % name, 'ns/call',
+                'target ratio <= %.2f' % TIME_SYSCALL_TARGET)
+      native_cmd = [self.time_syscall_loop, name, str(a.syscalls)]
+      traced_cmd = self.vdsorun + native_cmd
+      rows.append((row, native_cmd, traced_cmd))
+    for rep in range(a.reps):
+      log('  (e) raw time syscalls, repetition %d/%d' % (rep + 1, a.reps))
+      for row, native_cmd, traced_cmd in rows:
+        order = [(row.native, native_cmd), (row.vdsorun, traced_cmd)]
+        for samples, cmd in (order if rep % 2 == 0 else order[::-1]):
+          samples.append(ns_per_call(cmd, '(e) ' + ' '.join(cmd)))
+    self.rows += [row for row, _, _ in rows]
+
   def run(self):
     steps = {'a': self.vsyscall_call, 'b': self.true_wall, 'c': self.plain_syscalls,
-             'd': self.shell_loop}
+             'd': self.shell_loop, 'e': self.time_syscalls}
     for key in self.args.only:
       steps[key]()
 
@@ -237,6 +260,14 @@ def host_vsyscall_mode():
   return 'none'
 
 
+def clocksource():
+  try:
+    with open('/sys/devices/system/clocksource/clocksource0/current_clocksource') as f:
+      return f.read().strip()
+  except OSError:
+    return '?'
+
+
 def print_report(bench, elapsed):
   a = bench.args
   try:
@@ -246,8 +277,9 @@ def print_report(bench, elapsed):
   print()
   print('vdsorun benchmarks: %s (%s), --vsyscall=%s %s' %
         (a.vdsorun, version, a.mode, ' '.join(a.vdsorun_arg)))
-  print('host: Linux %s, %d CPUs, vsyscall=%s, load average %.2f at the end (noise)' %
-        (os.uname().release, os.cpu_count(), host_vsyscall_mode(), os.getloadavg()[0]))
+  print('host: Linux %s, %d CPUs, vsyscall=%s, clocksource=%s, load average %.2f at the end '
+        '(noise)' % (os.uname().release, os.cpu_count(), host_vsyscall_mode(), clocksource(),
+                     os.getloadavg()[0]))
   print('%d repetitions, medians; ratio = vdsorun/native' % a.reps)
   print()
   header = ('benchmark', 'native', 'vdsorun', 'ratio', 'DESIGN 7 anchor (native / vdsorun)')
@@ -290,6 +322,13 @@ def print_report(bench, elapsed):
     print('(d) each traced fork+exec adds %s%s' %
           (fmt_ns(abs(added)) if added >= 0 else '-' + fmt_ns(-added),
            '' if added >= 0 else ' (none measurable: native was slower)'))
+  raw = [rows['raw_' + n] for n in TIME_SYSCALLS if 'raw_' + n in rows]
+  if raw:
+    worst = max(r.ratio() for r in raw)
+    print('(e) raw time syscalls under vdsorun / native: %s (worst %s, target <= %.2f: %s)' %
+          (', '.join('%s %s' % (n, fmt_ratio(r.ratio())) for n, r in zip(TIME_SYSCALLS, raw)),
+           fmt_ratio(worst), TIME_SYSCALL_TARGET,
+           'met' if worst <= TIME_SYSCALL_TARGET else 'NOT met'))
   print()
   print('spread (min-max of all samples):')
   for r in bench.rows:
@@ -334,7 +373,7 @@ def parse_args(argv):
                  help='--vsyscall mode for vdsorun (default emulate)')
   p.add_argument('--vdsorun-arg', action='append', default=[],
                  help='extra option for vdsorun, e.g. --vdsorun-arg=--vdso=host (repeatable)')
-  p.add_argument('--only', default='abcd', help='which benchmarks, e.g. "ac" (default abcd)')
+  p.add_argument('--only', default='abcde', help='which benchmarks, e.g. "ac" (default abcde)')
   p.add_argument('--reps', type=int, default=7, help='repetitions of (a) and (c) (default 7)')
   p.add_argument('--native-calls', type=int, default=1_000_000,
                  help='vsyscalls per native run of (a) (default 1000000)')
@@ -343,7 +382,7 @@ def parse_args(argv):
   p.add_argument('--split-calls', type=int, default=4_000,
                  help='vsyscalls per vdsorun run of (a) split across two CPUs (default 4000)')
   p.add_argument('--syscalls', type=int, default=1_000_000,
-                 help='getppid calls per run of (c) (default 1000000)')
+                 help='syscalls per run of (c) and (e) (default 1000000)')
   p.add_argument('--spawn-rounds', type=int, default=30, help='runs of (b) each way (default 30)')
   p.add_argument('--shell-reps', type=int, default=5, help='runs of (d) each way (default 5)')
   p.add_argument('--pin-cpu', type=int, default=0, help='CPU for the pinned runs (default 0)')
@@ -357,8 +396,8 @@ def parse_args(argv):
     args.split_calls = 1_000
   if args.bench_dir is None:
     args.bench_dir = default_bench_dir(args.vdsorun)
-  if not args.only or set(args.only) - set('abcd'):
-    p.error('--only takes letters from "abcd"')
+  if not args.only or set(args.only) - set('abcde'):
+    p.error('--only takes letters from "abcde"')
   if min(args.reps, args.native_calls, args.traced_calls, args.split_calls, args.syscalls,
          args.spawn_rounds, args.shell_reps) <= 0:
     p.error('counts must be positive')

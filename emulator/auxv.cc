@@ -41,25 +41,32 @@ std::optional<std::vector<AuxvEntry>> parse_initial_stack(std::span<const uint8_
   }
 }
 
-bool rewrite_sysinfo_ehdr(pid_t tid, std::optional<uint64_t> value) {
+std::optional<uint64_t> rewrite_sysinfo_ehdr(pid_t tid, std::optional<uint64_t> value) {
   auto regs = get_regs(tid);
-  if (!regs) return false;
+  if (!regs) return std::nullopt;
   ProcessMemory mem(tid);
-  // The strings live above auxv; 64 KiB covers argv/envp pointer arrays of any sane size and
-  // read_partial stops at the top of the stack mapping.
-  std::vector<uint8_t> buf(256 * 1024);
-  size_t n = mem.read_partial(regs->rsp, buf);
-  buf.resize(n);
-  auto auxv = parse_initial_stack(buf);
-  if (!auxv) return false;
+  // argc, argv, envp and auxv usually fit in the first few KiB above rsp: read that much
+  // first (zeroing and copying 256 KiB cost ~15 us per exec) and grow only if AT_NULL is not
+  // in it yet. 256 KiB covers pointer arrays of any sane size; read_partial stops at the top
+  // of the stack mapping.
+  std::optional<std::vector<AuxvEntry>> auxv;
+  for (size_t want = 8 * 1024; !auxv && want <= 256 * 1024; want *= 2) {
+    std::vector<uint8_t> buf(want);
+    const size_t n = mem.read_partial(regs->rsp, buf);
+    buf.resize(n);
+    auxv = parse_initial_stack(buf);
+    if (n < want) break;  // the whole stack was read
+  }
+  if (!auxv) return std::nullopt;
   for (const AuxvEntry& e : *auxv) {
     if (e.type != AT_SYSINFO_EHDR) continue;
     uint64_t pair[2] = {value ? uint64_t{AT_SYSINFO_EHDR} : uint64_t{AT_IGNORE}, value.value_or(0)};
     uint8_t bytes[16];
     std::memcpy(bytes, pair, 16);
-    return mem.write(regs->rsp + e.offset, bytes);
+    if (!mem.write(regs->rsp + e.offset, bytes)) return std::nullopt;
+    return e.value;
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace emulator

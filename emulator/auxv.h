@@ -22,8 +22,8 @@ struct AuxvEntry {
 std::optional<std::vector<AuxvEntry>> parse_initial_stack(std::span<const uint8_t> stack);
 
 // In a tracee stopped at PTRACE_EVENT_EXEC: sets AT_SYSINFO_EHDR to `value`, or turns it into
-// AT_IGNORE when value is nullopt. False if there was no AT_SYSINFO_EHDR or the stack could
-// not be read or written.
-bool rewrite_sysinfo_ehdr(pid_t tid, std::optional<uint64_t> value);
+// AT_IGNORE when value is nullopt. Returns the value it replaced (the kernel's vDSO);
+// nullopt if there was no AT_SYSINFO_EHDR or the stack could not be read or written.
+std::optional<uint64_t> rewrite_sysinfo_ehdr(pid_t tid, std::optional<uint64_t> value);
 
 }  // namespace emulator

@@ -250,8 +250,9 @@ void Engine::on_exec(Tracee& t) {
   if (regs && regs->cs == kUser32CodeSelector) {
     vdso_note = "32-bit image: untouched";
   } else if (opts_.vdso == VdsoMode::kNone) {
-    vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt) ? "AT_SYSINFO_EHDR removed"
-                                                             : "no AT_SYSINFO_EHDR to remove";
+    vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt).has_value()
+                    ? "AT_SYSINFO_EHDR removed"
+                    : "no AT_SYSINFO_EHDR to remove";
   } else if (opts_.vdso == VdsoMode::kInject && opts_.inject) {
     std::string why;
     std::vector<siginfo_t> deferred;
@@ -261,6 +262,8 @@ void Engine::on_exec(Tracee& t) {
                     static_cast<unsigned long long>(inj->vdso_addr),
                     static_cast<unsigned long long>(inj->vvar_addr));
       vdso_note = buf;
+      VDSORUN_LOG(kDebug, "pid %d: AT_SYSINFO_EHDR was %#llx (the kernel's vDSO)", self.tid,
+                  static_cast<unsigned long long>(inj->host_vdso));
     } else {
       vdso_note = "host vDSO (injection failed: " + why + ")";
       VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",

@@ -1,55 +1,136 @@
-// libseccomp builds the filter; it is exported to a memfd and read back as BPF instructions so
-// the child can install it after fork() without allocating.
+// The hand-written classic BPF filter. Classic BPF has a 32-bit accumulator, so every 64-bit
+// field of seccomp_data (instruction_pointer, args[]) is compared as two 32-bit halves; x86-64
+// is little-endian: the low half is at the field's offset, the high half 4 bytes above.
 #include "emulator/seccomp_policy.h"
 
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <seccomp.h>
-#include <sys/mman.h>
-#include <unistd.h>
+#include <sys/syscall.h>
 
-#include <cstring>
+#include <cstddef>
+#include <cstdlib>
 #include <memory>
-#include <stdexcept>
 
-#include "emulator/unique_fd.h"
+#include "vsyscall/page.h"
 
 namespace emulator {
+namespace {
 
-std::vector<SeccompRule> vsyscall_policy() {
-  return {{96, true}, {201, true}, {309, true}};
+// Every line of the program, in order: jumps are computed from these positions, so a line
+// added in the middle cannot silently break an offset.
+enum Line : uint8_t {
+  kLoadArch,
+  kIsX86_64,
+  kLoadNr,
+  kIsGettimeofday,
+  kIsTime,
+  kIsGetcpu,
+  kIsGetpid,
+  kLoadArg0Low,
+  kIsMagicLow,
+  kLoadArg0High,
+  kIsMagicHigh,
+  kRetInjectDone,
+  kLoadIpHigh,
+  kIsIpHighAllOnes,
+  kLoadIpLow,
+  kIsIpAtOrAbovePage,
+  kIsIpAtOrAbovePageEnd,
+  kRetVsyscall,
+  kRetAllow,
+  kLineCount
+};
+
+// A conditional jump's offset: lines skipped after `from` to land on `to` (forward only).
+constexpr uint8_t to(Line from, Line target) {
+  return static_cast<uint8_t>(target - from - 1);
 }
 
-BpfProgram compile_policy(const std::vector<SeccompRule>& rules) {
-  auto fail = [](const char* what, int rc) {
-    throw std::runtime_error(std::string("building the seccomp filter: ") + what + ": " +
-                             std::strerror(-rc));
-  };
-  std::unique_ptr<void, void (*)(void*)> ctx(seccomp_init(SCMP_ACT_ALLOW),
-                                             [](void* c) { seccomp_release(c); });
-  if (!ctx) throw std::runtime_error("building the seccomp filter: seccomp_init failed");
-  // 32-bit (int 0x80) and x32 programs have no vsyscall page: let them through untouched
-  // instead of libseccomp's default of killing on a foreign architecture.
-  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW); rc < 0)
-    fail("seccomp_attr_set(ACT_BADARCH)", rc);
-  // The filter never needs NO_NEW_PRIVS from libseccomp: the child sets it itself when
-  // it lacks CAP_SYS_ADMIN.
-  if (int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0); rc < 0)
-    fail("seccomp_attr_set(CTL_NNP)", rc);
-  for (const SeccompRule& r : rules) {
-    if (!r.trace) continue;
-    if (int rc = seccomp_rule_add(ctx.get(), SCMP_ACT_TRACE(0), r.syscall_nr, 0); rc < 0)
-      fail("seccomp_rule_add", rc);
-  }
-  UniqueFd fd(memfd_create("vdsorun-bpf", MFD_CLOEXEC));
-  if (!fd) throw std::runtime_error(std::string("memfd_create: ") + std::strerror(errno));
-  if (int rc = seccomp_export_bpf(ctx.get(), fd.get()); rc < 0) fail("seccomp_export_bpf", rc);
-  off_t size = lseek(fd.get(), 0, SEEK_END);
-  if (size <= 0 || size % sizeof(sock_filter) != 0)
-    throw std::runtime_error("building the seccomp filter: bad exported size");
-  BpfProgram prog;
-  prog.insns.resize(static_cast<size_t>(size) / sizeof(sock_filter));
-  if (pread(fd.get(), prog.insns.data(), static_cast<size_t>(size), 0) != size)
-    throw std::runtime_error("building the seccomp filter: reading it back failed");
-  return prog;
+constexpr uint32_t low(uint64_t v) {
+  return static_cast<uint32_t>(v);
+}
+constexpr uint32_t high(uint64_t v) {
+  return static_cast<uint32_t>(v >> 32);
+}
+
+constexpr uint32_t kNrOffset = offsetof(seccomp_data, nr);
+constexpr uint32_t kArchOffset = offsetof(seccomp_data, arch);
+constexpr uint32_t kIpLowOffset = offsetof(seccomp_data, instruction_pointer);
+constexpr uint32_t kIpHighOffset = kIpLowOffset + 4;
+constexpr uint32_t kArg0LowOffset = offsetof(seccomp_data, args);
+constexpr uint32_t kArg0HighOffset = kArg0LowOffset + 4;
+
+sock_filter load(uint32_t offset) {
+  return BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset);
+}
+sock_filter jeq(Line at, uint32_t k, Line if_equal, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, to(at, if_equal), to(at, otherwise));
+}
+sock_filter jge(Line at, uint32_t k, Line if_greater_or_equal, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, to(at, if_greater_or_equal), to(at, otherwise));
+}
+sock_filter ret(uint32_t action) {
+  return BPF_STMT(BPF_RET | BPF_K, action);
+}
+
+}  // namespace
+
+BpfProgram vsyscall_filter() {
+  using vsyscall::Entry;
+  using vsyscall::syscall_number;
+  static_assert(high(vsyscall::kPageBase) == high(vsyscall::kPageEnd - 1),
+                "the page must not straddle a 4 GiB boundary for the two-half compare");
+  BpfProgram p;
+  p.insns.resize(kLineCount);
+  auto at = [&](Line l, sock_filter insn) { p.insns[l] = insn; };
+  // A = seccomp_data.arch.
+  at(kLoadArch, load(kArchOffset));
+  // i386 (`int $0x80`, 32-bit programs) has no vsyscall page: allow. x32 shares
+  // AUDIT_ARCH_X86_64 but its numbers carry __X32_SYSCALL_BIT, so they match nothing below.
+  at(kIsX86_64, jeq(kIsX86_64, AUDIT_ARCH_X86_64, kLoadNr, kRetAllow));
+  // A = seccomp_data.nr.
+  at(kLoadNr, load(kNrOffset));
+  // The three numbers the kernel's vsyscall emulation consults seccomp with: check where the
+  // call came from.
+  at(kIsGettimeofday,
+     jeq(kIsGettimeofday, static_cast<uint32_t>(syscall_number(Entry::kGettimeofday)), kLoadIpHigh,
+         kIsTime));
+  at(kIsTime,
+     jeq(kIsTime, static_cast<uint32_t>(syscall_number(Entry::kTime)), kLoadIpHigh, kIsGetcpu));
+  at(kIsGetcpu,
+     jeq(kIsGetcpu, static_cast<uint32_t>(syscall_number(Entry::kGetcpu)), kLoadIpHigh, kIsGetpid));
+  // getpid: maybe the injection stub's marker; anything else is allowed.
+  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kRetAllow));
+  // A = low half of args[0]; must be the magic's.
+  at(kLoadArg0Low, load(kArg0LowOffset));
+  at(kIsMagicLow, jeq(kIsMagicLow, low(kInjectDoneMagic), kLoadArg0High, kRetAllow));
+  // A = high half of args[0]; must be the magic's too.
+  at(kLoadArg0High, load(kArg0HighOffset));
+  at(kIsMagicHigh, jeq(kIsMagicHigh, high(kInjectDoneMagic), kRetInjectDone, kRetAllow));
+  // The stub is done: stop so the engine can collect its results.
+  at(kRetInjectDone, ret(SECCOMP_RET_TRACE | kTraceDataInjectDone));
+  // A = high half of instruction_pointer: 0xffffffff for the page, anything else is an
+  // ordinary call of the same syscall (libc's fallback, a program's own syscall()).
+  at(kLoadIpHigh, load(kIpHighOffset));
+  at(kIsIpHighAllOnes, jeq(kIsIpHighAllOnes, high(vsyscall::kPageBase), kLoadIpLow, kRetAllow));
+  // A = low half of instruction_pointer: inside [0xff600000, 0xff601000)?
+  at(kLoadIpLow, load(kIpLowOffset));
+  at(kIsIpAtOrAbovePage,
+     jge(kIsIpAtOrAbovePage, low(vsyscall::kPageBase), kIsIpAtOrAbovePageEnd, kRetAllow));
+  at(kIsIpAtOrAbovePageEnd,
+     jge(kIsIpAtOrAbovePageEnd, low(vsyscall::kPageEnd), kRetAllow, kRetVsyscall));
+  // A vsyscall: stop. Off-entry addresses never get here on a real kernel (they fault
+  // first), but they are the engine's to judge, not the filter's.
+  at(kRetVsyscall, ret(SECCOMP_RET_TRACE | kTraceDataVsyscall));
+  at(kRetAllow, ret(SECCOMP_RET_ALLOW));
+  return p;
+}
+
+std::string syscall_name(long nr) {
+  std::unique_ptr<char, void (*)(void*)> name(
+      seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(nr)), std::free);
+  return name ? std::string(name.get()) : "syscall " + std::to_string(nr);
 }
 
 }  // namespace emulator

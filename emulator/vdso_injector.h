@@ -36,8 +36,11 @@ struct Injected {
   uint64_t host_vdso = 0;  // what it said before: the kernel's vDSO (0 if there was none)
 };
 
-// Does the injection. On failure returns nullopt and says why (the program then keeps the
-// kernel's vDSO). Signals that arrived meanwhile are appended to `deferred`.
+// Does the injection, in one ptrace stop where it can: a stub (inject_stub.h) borrows code
+// bytes at the entry point. Where those bytes do not fit in one executable mapping, six
+// remote syscalls do the same. On failure returns nullopt and says why (the program then
+// keeps the kernel's vDSO); a tracee that died meanwhile is such a failure. Signals that
+// arrived meanwhile are appended to `deferred`.
 std::optional<Injected> inject_vdso(pid_t tid, const InjectionAssets& assets,
                                     std::vector<siginfo_t>& deferred, std::string& why);
 

@@ -15,6 +15,7 @@
 #include "emulator/process_memory.h"
 #include "emulator/ptrace_ops.h"
 #include "emulator/remote_syscall.h"
+#include "emulator/seccomp_policy.h"
 #include "emulator/stop_helpers.h"
 #include "emulator/time_source.h"
 #include "vsyscall/call.h"
@@ -109,11 +110,27 @@ void Engine::record_read(Tracee& t, uint64_t rip, const std::string& outcome,
 }
 
 Resume Engine::on_seccomp(Tracee& t) {
+  // PTRACE_GETEVENTMSG is the SECCOMP_RET_DATA of the filter that asked for the stop.
+  const auto data = get_event_msg(t.tid);
+  if (!data) return {Resume::Kind::kNothing, 0};
+  if (*data == kTraceDataInjectDone) {
+    // The injection stub's marker outside an injection (the injector waits for its own): a
+    // program that called getpid with the magic value. Let the getpid run.
+    return Resume::cont();
+  }
   auto regs = get_regs(t.tid);
   if (!regs) return {Resume::Kind::kNothing, 0};
   auto entry = vsyscall::entry_at(regs->rip);
-  // A real gettimeofday/time/getcpu syscall, not a vsyscall: let it run.
-  if (!entry) return Resume::cont();
+  if (!entry) {
+    // Our filter stops only calls from the page, and the kernel consults seccomp only for
+    // exact entries. Another data value is the program's own filter asking for a tracer
+    // (stacked filters: for equal actions the newest filter's data wins): let it run, as
+    // vdsorun always has.
+    VDSORUN_LOG(kDebug, "pid %d: seccomp stop (data %#lx) for %s at %#llx: not a vsyscall", t.tid,
+                *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
+                static_cast<unsigned long long>(regs->rip));
+    return Resume::cont();
+  }
   ProcessMemory mem(t.tid);
   uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
 

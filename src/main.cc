@@ -178,7 +178,7 @@ int run(int argc, char** argv) {
     eo.vvar = vvar->page();
   }
 
-  const emulator::BpfProgram filter = emulator::compile_policy(emulator::vsyscall_policy());
+  const emulator::BpfProgram filter = emulator::vsyscall_filter();
   const auto restore = install_signal_handlers();
 
   emulator::Report report;

@@ -20,7 +20,7 @@ TEST(Spawn, NameWithSlashIsUsedAsIs) {
 }
 
 TEST(Spawn, MissingProgramIs127) {
-  BpfProgram filter = compile_policy(vsyscall_policy());
+  BpfProgram filter = vsyscall_filter();
   try {
     spawn_traced("/nonexistent/vdsorun-test", {"/nonexistent/vdsorun-test"}, filter, {});
     FAIL() << "spawn of a missing program succeeded";
@@ -35,7 +35,7 @@ TEST(Spawn, NonExecutableIs126) {
   const int fd = mkstemp(path);  // mode 0600: no execute bit for anyone
   ASSERT_GE(fd, 0);
   close(fd);
-  BpfProgram filter = compile_policy(vsyscall_policy());
+  BpfProgram filter = vsyscall_filter();
   struct Unlink {
     const char* p;
     ~Unlink() { unlink(p); }
