@@ -20,7 +20,7 @@ if BUILD_DIR="$REL_DIR" MESON_ARGS="--buildtype=release -Dtests=false" scripts/s
     >"$REL_DIR.out" 2>&1; then
   echo "PASS release-build: $REL_DIR (--buildtype=release -Dwerror=true)" >"$REL_DIR.status"
 else
-  echo "FAIL release-build: $REL_DIR (--buildtype=release -Dwerror=true): $(tail -5 "$REL_DIR.out" | tr '\n' ' ')" \
+  echo "FAIL release-build: $REL_DIR (--buildtype=release -Dwerror=true, log $REL_DIR.setup.log): $(tail -5 "$REL_DIR.out" | tr '\n' ' ')" \
     >"$REL_DIR.status"
 fi
 
