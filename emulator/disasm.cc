@@ -3,18 +3,22 @@
 
 namespace emulator {
 
-Disassembler::Disassembler() {
-  ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) == CS_ERR_OK;
-  if (ok_) cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
-}
-
 Disassembler::~Disassembler() {
   if (ok_) cs_close(&handle_);
 }
 
+bool Disassembler::open() {
+  if (!tried_) {
+    tried_ = true;
+    ok_ = cs_open(CS_ARCH_X86, CS_MODE_64, &handle_) == CS_ERR_OK;
+    if (ok_) cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
+  }
+  return ok_;
+}
+
 std::optional<Disassembler::Insn> Disassembler::decode(std::span<const uint8_t> code,
                                                        uint64_t address) {
-  if (!ok_ || code.empty()) return std::nullopt;
+  if (code.empty() || !open()) return std::nullopt;
   cs_insn* insn = nullptr;
   size_t n = cs_disasm(handle_, code.data(), code.size(), address, 1, &insn);
   if (n == 0) return std::nullopt;

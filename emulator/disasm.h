@@ -1,5 +1,6 @@
-// Capstone (version 4) for the report and for recovering what a caller did: an owned handle
-// and the few queries the engine needs.
+// Capstone (version 4) for the report and for recovering what a caller did: an owned handle,
+// opened on first use (most runs never decode anything: no start-up cost for them), and the
+// few queries the engine needs.
 #pragma once
 
 #include <capstone/capstone.h>
@@ -13,7 +14,7 @@ namespace emulator {
 
 class Disassembler {
  public:
-  Disassembler();
+  Disassembler() = default;
   ~Disassembler();
   Disassembler(const Disassembler&) = delete;
   Disassembler& operator=(const Disassembler&) = delete;
@@ -35,7 +36,11 @@ class Disassembler {
   std::optional<Insn> call_before(std::span<const uint8_t> before, uint64_t return_address);
 
  private:
+  // Opens the handle the first time; false if Capstone cannot (then every decode fails).
+  bool open();
+
   csh handle_ = 0;
+  bool tried_ = false;
   bool ok_ = false;
 };
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 namespace emulator {
 namespace {
@@ -62,6 +63,16 @@ const XsaveLayout& layout() {
   return l;
 }
 
+// The calling thread's XSAVE buffer, allocated on its first use. Not a thread_local array:
+// that would sit in every thread's static TLS block, which glibc zeroes at each thread start
+// (128 KiB of page faults and memset in vdsorun's main thread and again in the timekeeper
+// thread, at every run, although only the engine thread ever reads vector registers).
+uint8_t* xstate_buffer() {
+  thread_local std::unique_ptr<uint8_t[]> buf;
+  if (!buf) buf = std::make_unique<uint8_t[]>(kXsaveBufSize);
+  return buf.get();
+}
+
 // Reads the whole extended state; its size, or 0 (legacy 512-byte FXSAVE area only), or -1 if
 // the tracee vanished.
 long read_xstate(pid_t tid, uint8_t* buf, bool& xsave) {
@@ -79,7 +90,7 @@ long read_xstate(pid_t tid, uint8_t* buf, bool& xsave) {
 }  // namespace
 
 bool get_vector_regs(pid_t tid, vsyscall::CpuState& st) {
-  alignas(64) static thread_local uint8_t buf[kXsaveBufSize];
+  uint8_t* const buf = xstate_buffer();
   bool xsave = false;
   const long size = read_xstate(tid, buf, xsave);
   if (size < 0) return false;
@@ -111,7 +122,7 @@ bool get_vector_regs(pid_t tid, vsyscall::CpuState& st) {
 }
 
 bool set_vector_regs(pid_t tid, const vsyscall::CpuState& st, uint16_t zmm_upper_zeroed) {
-  alignas(64) static thread_local uint8_t buf[kXsaveBufSize];
+  uint8_t* const buf = xstate_buffer();
   bool xsave = false;
   const long size = read_xstate(tid, buf, xsave);
   if (size < 0) return false;

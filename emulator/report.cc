@@ -49,7 +49,10 @@ std::string site_text(const SiteStats& s) {
   if (!s.site.symbol.empty()) t += " <" + s.site.symbol + ">";
   if (!s.site.instruction.empty()) t += " `" + s.site.instruction + "`";
   t += ":";
-  for (const auto& [what, n] : s.outcomes) t += " " + std::to_string(n) + " " + what;
+  // Appends, not `" " + std::to_string(n) + ...`: that temporary chain trips GCC 12's
+  // -Wrestrict false positive (GCC bug 105651) at -O2 and above.
+  for (const auto& [what, n] : s.outcomes)
+    t.append(" ").append(std::to_string(n)).append(" ").append(what);
   return t;
 }
 

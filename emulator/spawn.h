@@ -8,9 +8,11 @@
 
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "emulator/seccomp_policy.h"
+#include "emulator/unique_fd.h"
 
 namespace emulator {
 
@@ -43,6 +45,40 @@ struct SavedDisposition {
   struct sigaction action;
 };
 
+// A child forked, seized and told to go: it is loading the filter and exec'ing while the
+// caller prepares what the engine needs (vdsorun's start-up runs beside the child's exec
+// instead of before it). wait_for_exec() returns at its first PTRACE_EVENT_EXEC stop.
+class PendingSpawn {
+ public:
+  PendingSpawn(PendingSpawn&& o) noexcept;
+  PendingSpawn& operator=(PendingSpawn&&) = delete;
+  PendingSpawn(const PendingSpawn&) = delete;
+  PendingSpawn& operator=(const PendingSpawn&) = delete;
+  // A child nobody waited for (the caller threw in between) is killed and reaped.
+  ~PendingSpawn();
+
+  // The child, until wait_for_exec() hands it over to the caller; then -1.
+  pid_t pid() const { return pid_; }
+  // The exec event, or SpawnError (126/127 if the exec failed). Call once.
+  SpawnedProgram wait_for_exec();
+
+ private:
+  friend PendingSpawn start_traced(const std::string&, const std::vector<std::string>&,
+                                   const BpfProgram&, const std::vector<SavedDisposition>&);
+  PendingSpawn(pid_t pid, std::string program, UniqueFd err_read)
+      : pid_(pid), program_(std::move(program)), err_read_(std::move(err_read)) {}
+
+  pid_t pid_;
+  std::string program_;
+  UniqueFd err_read_;
+};
+
+// Forks the child, seizes it with trace_options() and lets it run to its exec; SpawnError if
+// that cannot be done (fork failed, ptrace refused).
+PendingSpawn start_traced(const std::string& program, const std::vector<std::string>& args,
+                          const BpfProgram& filter, const std::vector<SavedDisposition>& restore);
+
+// start_traced(...).wait_for_exec().
 SpawnedProgram spawn_traced(const std::string& program, const std::vector<std::string>& args,
                             const BpfProgram& filter, const std::vector<SavedDisposition>& restore);
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what vdsorun needs to build (and, with --tests, to run its whole test suite) from
-# Debian's packages, then configures and builds with Meson into $BUILD_DIR (default: build).
+# Debian's packages, then configures and builds with Meson into $BUILD_DIR (default: build),
+# with -Dwerror=true and $MESON_ARGS.
 # Usage: scripts/setup.sh [--tests]
 set -eu
 cd "$(dirname "$0")/.."
@@ -29,7 +30,9 @@ fi
 BUILD_DIR="${BUILD_DIR:-build}"
 log="$BUILD_DIR.setup.log"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
-  meson setup "$BUILD_DIR" ${MESON_ARGS:-} >"$log" 2>&1 || { cat "$log"; exit 1; }
+  # Warnings are errors in the project's own builds (meson.build leaves werror off for
+  # distributions, who build with their own flags).
+  meson setup "$BUILD_DIR" -Dwerror=true ${MESON_ARGS:-} >"$log" 2>&1 || { cat "$log"; exit 1; }
 fi
 ninja -C "$BUILD_DIR" >"$log" 2>&1 || { tail -40 "$log"; exit 1; }
 echo "setup: built $BUILD_DIR/src/vdsorun"

@@ -145,15 +145,26 @@ int run(int argc, char** argv) {
                 "cannot be made to fault in --vsyscall=%s mode",
                 std::string(vsyscall::mode_name(eo.mode)).c_str());
 
-  // The injected vDSO: check the image built into us, create the vvar and the image objects,
-  // and start the timekeeper before the program can read the clock.
+  // Start the program first: its fork, seccomp filter and exec run beside the rest of our
+  // start-up. It stays stopped at its exec until engine.run() has injected the vDSO.
+  const emulator::BpfProgram filter = emulator::vsyscall_filter();
+  const auto restore = install_signal_handlers();
+  std::optional<emulator::PendingSpawn> pending;
+  try {
+    pending.emplace(
+        emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore));
+  } catch (const emulator::SpawnError& e) {
+    std::fprintf(stderr, "vdsorun: %s\n", e.what());
+    return e.exit_code();
+  }
+
+  // The injected vDSO: create the vvar and the image objects, and start the timekeeper before
+  // the program can read the clock. (The image is not checked here: vdso/embed_image checks it
+  // when it is built into us, and tests/vdso checks the embedded copy.)
   std::optional<emulator::VvarObject> vvar;
   std::optional<emulator::ImageObject> image;
   std::optional<emulator::Timekeeper> timekeeper;
   if (eo.vdso == emulator::VdsoMode::kInject) {
-    std::string why;
-    if (!vdso::check_image(vdso::image(), &why))
-      throw std::runtime_error("the vDSO image built into vdsorun is damaged: " + why);
     vvar.emplace();
     image.emplace(vdso::image());
     emulator::TimekeeperOptions tko;
@@ -178,16 +189,13 @@ int run(int argc, char** argv) {
     eo.vvar = vvar->page();
   }
 
-  const emulator::BpfProgram filter = emulator::vsyscall_filter();
-  const auto restore = install_signal_handlers();
-
   emulator::Report report;
   report.set_run_info(std::string(vsyscall::mode_name(eo.mode)),
                       std::string(vsyscall::host_mode_name(eo.host)),
                       std::string(emulator::vdso_mode_name(eo.vdso)));
   emulator::SpawnedProgram prog;
   try {
-    prog = emulator::spawn_traced(opts.program_args[0], opts.program_args, filter, restore);
+    prog = pending->wait_for_exec();
   } catch (const emulator::SpawnError& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
     return e.exit_code();

@@ -1,10 +1,12 @@
 // A 32-bit static program (the C clock probe built with gcc -m32 at test time) under vdsorun:
 // the injector leaves 32-bit images alone, so it keeps the kernel's 32-bit vDSO, its clocks
-// are right, and vdsorun exits with its status.
+// are right, and vdsorun exits with its status. It runs natively first: on a kernel that cannot
+// exec i386 binaries the test is skipped with that reason.
 #include <gtest/gtest.h>
 
 #include "clock_checks.h"
 #include "e2e_support.h"
+#include "ia32_exec.h"
 
 namespace e2e {
 namespace {
@@ -42,6 +44,11 @@ TEST(I386, StaticProgramKeepsTheKernelsVdsoAndRuns) {
   if (probe.empty()) {
     GTEST_SKIP() << "no 32-bit toolchain: gcc-multilib could not be installed: " << why_not;
   }
+  // First without vdsorun: a kernel that cannot exec i386 at all is a reason to skip, not a
+  // vdsorun failure.
+  const Ia32Verdict native = ia32_exec_verdict(run_natively({probe, "--exit", "7"}), probe, 7);
+  if (native.exec == Ia32Exec::kUnsupported) GTEST_SKIP() << native.why;
+  ASSERT_EQ(native.exec, Ia32Exec::kSupported) << native.why;
   RunSpec spec;
   spec.vdso = Vdso::kInject;
   const Outcome r = run({probe, "--exit", "7"}, spec);

@@ -1,7 +1,11 @@
 // Tests PATH lookup (execvp rules) and spawn failures' exit codes.
 #include "emulator/spawn.h"
 
+#include <errno.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -46,6 +50,32 @@ TEST(Spawn, NonExecutableIs126) {
   } catch (const SpawnError& e) {
     EXPECT_EQ(e.exit_code(), 126);
   }
+}
+
+// vdsorun starts the child before its own set-up; if that set-up throws, the child it never
+// waited for must not outlive it.
+TEST(Spawn, PendingChildNeverWaitedForIsKilledAndReaped) {
+  BpfProgram filter = vsyscall_filter();
+  pid_t pid = -1;
+  {
+    PendingSpawn pending = start_traced("/bin/sleep", {"/bin/sleep", "100"}, filter, {});
+    pid = pending.pid();
+    ASSERT_GT(pid, 0);
+  }
+  errno = 0;
+  EXPECT_EQ(waitpid(pid, nullptr, __WALL | WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST(Spawn, PendingChildStopsAtItsExec) {
+  BpfProgram filter = vsyscall_filter();
+  PendingSpawn pending = start_traced("/bin/true", {"/bin/true"}, filter, {});
+  const SpawnedProgram prog = pending.wait_for_exec();
+  EXPECT_GT(prog.pid, 0);
+  EXPECT_EQ(pending.pid(), -1) << "handed over: the destructor must not kill it";
+  EXPECT_EQ(prog.exec_status >> 8, SIGTRAP | (PTRACE_EVENT_EXEC << 8));
+  kill(prog.pid, SIGKILL);
+  waitpid(prog.pid, nullptr, __WALL);
 }
 
 }  // namespace emulator
