@@ -6,6 +6,7 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 
 #include <cstddef>
@@ -27,6 +28,11 @@ enum Line : uint8_t {
   kIsTime,
   kIsGetcpu,
   kIsGetpid,
+  kIsSeccomp,
+  kIsPrctl,
+  kLoadPrctlOption,
+  kIsPrctlSetSeccomp,
+  kRetSeccompInstall,
   kLoadArg0Low,
   kIsMagicLow,
   kLoadArg0High,
@@ -100,9 +106,19 @@ BpfProgram vsyscall_filter() {
      jeq(kIsTime, static_cast<uint32_t>(syscall_number(Entry::kTime)), kLoadIpHigh, kIsGetcpu));
   at(kIsGetcpu,
      jeq(kIsGetcpu, static_cast<uint32_t>(syscall_number(Entry::kGetcpu)), kLoadIpHigh, kIsGetpid));
-  // getpid: maybe the injection stub's marker; anything else is allowed.
-  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kRetAllow));
-  // A = low half of args[0]; must be the magic's.
+  // getpid: maybe the injection stub's marker.
+  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kIsSeccomp));
+  // seccomp(2), and prctl(PR_SET_SECCOMP, ...): the program installs a filter of its own, and
+  // patched call sites must go back to the page for it to apply. Rare: one stop each.
+  at(kIsSeccomp, jeq(kIsSeccomp, SYS_seccomp, kRetSeccompInstall, kIsPrctl));
+  at(kIsPrctl, jeq(kIsPrctl, SYS_prctl, kLoadPrctlOption, kRetAllow));
+  // prctl's option is an int: the kernel reads only the low half of the register.
+  at(kLoadPrctlOption, load(kArg0LowOffset));
+  at(kIsPrctlSetSeccomp,
+     jeq(kIsPrctlSetSeccomp, PR_SET_SECCOMP, kRetSeccompInstall, kRetAllow));
+  at(kRetSeccompInstall, ret(SECCOMP_RET_TRACE | kTraceDataSeccompInstall));
+  // Everything else is allowed.
+  // getpid's args[0]: A = its low half; must be the magic's.
   at(kLoadArg0Low, load(kArg0LowOffset));
   at(kIsMagicLow, jeq(kIsMagicLow, low(kInjectDoneMagic), kLoadArg0High, kRetAllow));
   // A = high half of args[0]; must be the magic's too.
