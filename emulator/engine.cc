@@ -17,6 +17,7 @@
 #include "emulator/log.h"
 #include "emulator/maps.h"
 #include "emulator/ptrace_ops.h"
+#include "vdso/dynamic_symbols.h"
 
 namespace emulator {
 
@@ -43,11 +44,32 @@ long seccomp_filter_count(const std::string& status_path) {
   return std::strtol(status->c_str() + p + 18, nullptr, 10);
 }
 
+// Where the injected image's gettimeofday, time and getcpu are, relative to its base.
+std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> image) {
+  auto syms = vdso::DynamicSymbols::parse(image, nullptr);
+  if (!syms) return std::nullopt;
+  auto gtod = syms->lookup("__vdso_gettimeofday", "LINUX_2.6");
+  auto time = syms->lookup("__vdso_time", "LINUX_2.6");
+  auto getcpu = syms->lookup("__vdso_getcpu", "LINUX_2.6");
+  if (!gtod || !time || !getcpu) return std::nullopt;
+  return vsyscall::VdsoFunctions{*gtod, *time, *getcpu};
+}
+
 }  // namespace
 
 Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
   const long own = seccomp_filter_count("/proc/self/status");
   inherited_filters_ = (own < 0 ? 0 : own) + 1;
+  if (opts_.patch && opts_.mode != vsyscall::Mode::kNone && opts_.vdso == VdsoMode::kInject &&
+      opts_.inject) {
+    vdso_functions_ = vdso_functions(opts_.inject->image);
+    if (vdso_functions_) {
+      patcher_ = std::make_unique<CallPatcher>(
+          getpid(), opts_.mode == vsyscall::Mode::kNative ? vsyscall::TrampolineFlavor::kNative
+                                                          : vsyscall::TrampolineFlavor::kEmulated);
+      if (!patcher_->ok()) patcher_.reset();
+    }
+  }
 }
 
 bool Engine::has_own_seccomp_filters(pid_t tid) const {
@@ -135,6 +157,12 @@ int Engine::run(const SpawnedProgram& program) {
   first.tgid = program.pid;
   apply(program.pid, on_stop(first, program.exec_status));
   while (true) {
+    if (!reaped_.empty()) {
+      auto [tid, status] = reaped_.front();
+      reaped_.pop_front();
+      handle_status(tid, status);
+      continue;
+    }
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
@@ -142,19 +170,24 @@ int Engine::run(const SpawnedProgram& program) {
       if (errno == ECHILD) break;
       throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      if (tid == main_pid_) {
-        main_status_ = status;
-        main_done_ = true;
-      }
-      tracees_.erase(tid);
-      continue;
-    }
-    if (!WIFSTOPPED(status)) continue;
-    Tracee& t = tracee(tid);
-    apply(tid, on_stop(t, status));
+    handle_status(tid, status);
   }
+  if (patcher_) count_patched_calls();
   return main_status_;
+}
+
+void Engine::handle_status(pid_t tid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (tid == main_pid_) {
+      main_status_ = status;
+      main_done_ = true;
+    }
+    tracees_.erase(tid);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  Tracee& t = tracee(tid);
+  apply(tid, on_stop(t, status));
 }
 
 Resume Engine::on_stop(Tracee& t, int status) {
@@ -184,7 +217,16 @@ Resume Engine::on_stop(Tracee& t, int status) {
         Tracee& c = tracee(static_cast<pid_t>(*child));
         if (event == PTRACE_EVENT_CLONE) {
           c.tgid = 0;  // a thread or a process: learnt from /proc when needed
+          // A thread counts in its process's counters; a process made by clone() shares
+          // the patched code it was cloned with.
+          if (patcher_ && patcher_->has_patches(tgid_of(t))) {
+            if (tgid_of(c) != tgid_of(t))
+              patcher_->on_fork(tgid_of(t), tgid_of(c));
+            else
+              patcher_->on_shared_counters(tgid_of(t));
+          }
         } else {
+          if (patcher_) patcher_->on_fork(tgid_of(t), c.tgid);
           c.tgid = static_cast<pid_t>(*child);
           // The child may already have stopped (and been recorded) before this event.
           if (!report_.has_image(c.tgid)) {
@@ -198,6 +240,10 @@ Resume Engine::on_stop(Tracee& t, int status) {
     }
     case PTRACE_EVENT_STOP:
       if (t.pending == Tracee::Pending::kFetchFaultInterrupt) return on_fetch_fault_interrupt(t);
+      if (t.patch_return && sig == SIGTRAP) {
+        patch_now(t);
+        return Resume::cont();
+      }
       if (sig == SIGTRAP) return Resume::cont();  // PTRACE_INTERRUPT or a new tracee's first stop
       // A group-stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): stay stopped but keep listening so
       // that SIGCONT (and SIGKILL) still work.
@@ -238,7 +284,9 @@ void Engine::on_exec(Tracee& t) {
   Tracee& self = tracee(t.tid);
   self.tgid = self.tid;
   self.pending = Tracee::Pending::kNone;
+  self.patch_return = 0;
   shadow_pages_.erase(self.tid);  // the old image's mappings are gone
+  std::optional<vsyscall::VdsoFunctions> patch_into;
   char exe[4096];
   std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
   ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);
@@ -262,6 +310,10 @@ void Engine::on_exec(Tracee& t) {
                     static_cast<unsigned long long>(inj->vdso_addr),
                     static_cast<unsigned long long>(inj->vvar_addr));
       vdso_note = buf;
+      if (vdso_functions_)
+        patch_into = vsyscall::VdsoFunctions{inj->vdso_addr + vdso_functions_->gettimeofday,
+                                             inj->vdso_addr + vdso_functions_->time,
+                                             inj->vdso_addr + vdso_functions_->getcpu};
       VDSORUN_LOG(kDebug, "pid %d: AT_SYSINFO_EHDR was %#llx (the kernel's vDSO)", self.tid,
                   static_cast<unsigned long long>(inj->host_vdso));
     } else {
@@ -271,6 +323,7 @@ void Engine::on_exec(Tracee& t) {
     }
     requeue(self, deferred);
   }
+  if (patcher_) patcher_->on_exec(self.tid, patch_into);
   report_.new_image(self.tid, executable, vdso_note);
   VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());
 }

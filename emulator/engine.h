@@ -6,12 +6,15 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "emulator/call_patcher.h"
 #include "emulator/disasm.h"
 #include "emulator/report.h"
 #include "emulator/spawn.h"
@@ -39,6 +42,9 @@ struct EngineOptions {
   // The supervisor's view of the injected vvar: emulated gettimeofday/time read their clock
   // from it so that they agree with the injected vDSO (null: the kernel's clock).
   const vdso::Vvar* vvar = nullptr;
+  // Patch hot call sites (--patch=auto): after a site's first call, it calls a trampoline
+  // into the injected vDSO instead of the page. Needs an injected vDSO; never in mode none.
+  bool patch = true;
 };
 
 // How a stopped thread is resumed.
@@ -81,6 +87,10 @@ struct Tracee {
   // filters): a SIGSYS its filter raises names our borrowed `syscall` instead of the entry.
   uint64_t remote_call_from = 0;
   uint64_t remote_call_entry = 0;
+  // A call answered at a stop whose site is to be patched at the thread's next interrupt stop
+  // (at a seccomp stop the kernel forbids running anything else): return address, entry.
+  uint64_t patch_return = 0;
+  vsyscall::Entry patch_entry = vsyscall::Entry::kGettimeofday;
 };
 
 class Engine {
@@ -128,6 +138,21 @@ class Engine {
   std::unique_ptr<HostTimeSource> time_source(pid_t tid) const;
   CodeSite describe_site(pid_t pid, uint64_t addr, bool is_return_address);
 
+  // patch_stops.cc: call-site patching.
+  // After a call from `return_address` to `entry` was answered: patch its site soon.
+  void patch_later(Tracee& t, vsyscall::Entry entry, uint64_t return_address);
+  void patch_now(Tracee& t);
+  // A SIGSEGV on a trampoline's copy: the call, rewound to the entry, runs again the slow way.
+  std::optional<Resume> rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs);
+  // The program installs a seccomp filter of its own: its calls go through the page again.
+  void on_seccomp_install(Tracee& t);
+  // Stops every other thread of process `pid`; the function returned resumes them. Stops of
+  // other kinds met on the way are kept for the loop (reaped_).
+  std::function<void()> stop_other_threads(pid_t pid, pid_t self);
+  // Adds the calls patched sites made without a stop to the report.
+  void count_patched_calls();
+  void handle_status(pid_t tid, int status);
+
   EngineOptions opts_;
   Report& report_;
   Disassembler disasm_;
@@ -139,6 +164,18 @@ class Engine {
   bool main_done_ = false;
   // Seccomp filters every tracee has without adding its own: vdsorun's own plus ours.
   long inherited_filters_ = 1;
+  // Call-site patching (null when off); the injected vDSO's functions relative to its base.
+  std::unique_ptr<CallPatcher> patcher_;
+  std::optional<vsyscall::VdsoFunctions> vdso_functions_;
+  struct PatchedSite {
+    size_t image;  // Report image index
+    vsyscall::Entry entry;
+    uint64_t return_address;
+    uint32_t counter;
+  };
+  std::vector<PatchedSite> patched_;
+  // Wait statuses reaped while stopping threads, handled by the loop before waiting again.
+  std::deque<std::pair<pid_t, int>> reaped_;
 };
 
 }  // namespace emulator

@@ -53,6 +53,15 @@ std::string site_text(const SiteStats& s) {
   // -Wrestrict false positive (GCC bug 105651) at -O2 and above.
   for (const auto& [what, n] : s.outcomes)
     t.append(" ").append(std::to_string(n)).append(" ").append(what);
+  if (s.patch) {
+    t.append("; patched after ")
+        .append(std::to_string(s.patch->after_stops))
+        .append(s.patch->after_stops == 1 ? " stop, " : " stops, ")
+        .append(std::to_string(s.patch->patched_calls))
+        .append(" calls since without a stop");
+  } else if (!s.not_patched.empty()) {
+    t.append("; not patched: ").append(s.not_patched);
+  }
   return t;
 }
 
@@ -68,7 +77,15 @@ void site_json(std::ostream& out, const SiteStats& s, const char* addr_key) {
     out << (first ? "" : ", ") << json_string(what) << ": " << n;
     first = false;
   }
-  out << "}}";
+  out << "}, \"patch\": ";
+  if (s.patch) {
+    out << "{\"form\": " << json_string(s.patch->form) << ", \"after_stops\": " << s.patch->after_stops
+        << ", \"patched_calls\": " << s.patch->patched_calls << "}";
+  } else {
+    out << "null";
+  }
+  if (!s.not_patched.empty()) out << ", \"not_patched\": " << json_string(s.not_patched);
+  out << "}";
 }
 
 void resolve(std::map<std::string, std::optional<ElfSymbols>>& cache, SiteStats& s) {

@@ -24,10 +24,19 @@ struct CodeSite {
   std::string instruction;     // the calling / reading instruction, disassembled
 };
 
+// A call site rewritten to call the trampoline (call-site patching).
+struct SitePatch {
+  std::string form;             // the code recognised, e.g. "mov rax, 0x...; call rax"
+  uint64_t after_stops = 0;     // stops the site made before it was patched
+  uint64_t patched_calls = 0;   // calls made through the trampoline, without a stop
+};
+
 struct SiteStats {
   CodeSite site;
   uint64_t count = 0;
   std::map<std::string, uint64_t> outcomes;  // "emulated" -> n, "SIGSEGV" -> n ...
+  std::optional<SitePatch> patch;
+  std::string not_patched;  // why a patch was tried and not made
 };
 
 struct EntryStats {
@@ -54,6 +63,12 @@ class Report {
   // The current image record of pid; created (empty executable) if there is none yet.
   ProcessReport& image(pid_t pid);
   bool has_image(pid_t pid) const { return current_.count(pid) != 0; }
+  // Image records by index: stable for the whole run, unlike image(pid) after an exec.
+  size_t image_index(pid_t pid) {
+    image(pid);
+    return current_.at(pid);
+  }
+  ProcessReport& image_at(size_t index) { return images_.at(index); }
   void new_image(pid_t pid, const std::string& executable, const std::string& vdso);
   void set_run_info(std::string mode, std::string host_mode, std::string vdso_mode) {
     mode_ = std::move(mode);

@@ -113,6 +113,10 @@ Resume Engine::on_seccomp(Tracee& t) {
   // PTRACE_GETEVENTMSG is the SECCOMP_RET_DATA of the filter that asked for the stop.
   const auto data = get_event_msg(t.tid);
   if (!data) return {Resume::Kind::kNothing, 0};
+  if (*data == kTraceDataSeccompInstall) {
+    on_seccomp_install(t);
+    return Resume::cont();
+  }
   if (*data == kTraceDataInjectDone) {
     // The injection stub's marker outside an injection (the injector waits for its own): a
     // program that called getpid with the magic value. Let the getpid run.
@@ -148,6 +152,7 @@ Resume Engine::on_seccomp(Tracee& t) {
       w.r11 = after.r11;
       set_regs(t.tid, w);
       record_call(t, regs->rip, ret_addr, outcome_of(out, vsyscall::CallFlavor::kNative));
+      patch_later(t, *entry, ret_addr);
       return Resume::cont();
     }
     case Action::kFetchFault: {
@@ -184,6 +189,7 @@ Resume Engine::on_seccomp(Tracee& t) {
           w.rax = after.rax;
           set_regs(t.tid, w);
           record_call(t, regs->rip, ret_addr, "emulated");
+          patch_later(t, *entry, ret_addr);
           return Resume::cont();
         }
       }
@@ -191,6 +197,7 @@ Resume Engine::on_seccomp(Tracee& t) {
       record_call(t, regs->rip, ret_addr, "emulated");
       t.passed_call_target = regs->rip;
       t.passed_call_return = ret_addr;
+      patch_later(t, *entry, ret_addr);
       return Resume::cont();
   }
 }
@@ -326,6 +333,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
 
   auto regs = get_regs(t.tid);
   if (!regs) return Resume{Resume::Kind::kNothing, 0};
+  if (auto r = rewind_patched_call(t, *regs)) return r;
 
   if (vsyscall::in_page(regs->rip)) {
     const uint64_t rip = regs->rip;
@@ -356,6 +364,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
         switch (out.kind) {
           case vsyscall::CallOutcome::Kind::kReturned:
             set_regs(t.tid, r);
+            patch_later(t, *entry, ret_addr);
             return Resume::cont();
           case vsyscall::CallOutcome::Kind::kSigsegvMaperr:
             set_regs(t.tid, r);

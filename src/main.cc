@@ -134,6 +134,7 @@ int run(int argc, char** argv) {
   eo.mode = opts.vsyscall_mode;
   eo.host = detect_host_mode();
   eo.vdso = opts.vdso_mode;
+  eo.patch = opts.patch;
   eo.mirror_job_control = in_terminal_foreground();
   VDSORUN_LOG(kInfo, "host kernel vsyscall mode: %s; emulating: %s; vdso: %s",
               std::string(vsyscall::host_mode_name(eo.host)).c_str(),

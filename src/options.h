@@ -15,6 +15,7 @@ namespace cli {
 struct Options {
   vsyscall::Mode vsyscall_mode = vsyscall::Mode::kEmulate;
   emulator::VdsoMode vdso_mode = emulator::VdsoMode::kInject;
+  bool patch = true;  // --patch=auto
   bool quiet = false;
   std::optional<std::string> report_file;
   emulator::LogLevel log_level = emulator::LogLevel::kWarn;
