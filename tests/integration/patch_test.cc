@@ -182,6 +182,17 @@ TEST(Patch, ForkThreadsAndSignalsKeepTheCountExact) {
   EXPECT_EQ(number(tm[0], "count"), 100000);
 }
 
+TEST(Patch, AThousandThreadsHammerTheSiteWhileItIsPatched) {
+  FormsRun h = run_forms({}, {"hammer", "1000", "100"});
+  ASSERT_EQ(h.result.out, "OK hammer calls=100000\n") << h.result.describe();
+  auto s = sites(h, "gettimeofday");
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(number(s[0], "count"), 100000);  // stops and patched calls: none lost
+  const JsonValue* patch = s[0]->get("patch");
+  ASSERT_TRUE(patch && patch->type == JsonValue::Type::kObject);
+  EXPECT_GT(number(patch, "patched_calls"), 0);
+}
+
 TEST(Patch, TheFileOnDiskIsNeverWritten) {
   const std::string before = slurp(forms_program());
   ASSERT_FALSE(before.empty());

@@ -8,6 +8,8 @@
 //                                   pointer (the SIGNAL line of tracee.h, or RETURNED)
 //   call_forms [-n] fork N          N calls, fork, N more in each process
 //   call_forms [-n] threads T N     N calls in each of T threads, same site
+//   call_forms [-n] hammer T N      T threads started together make N calls each from one
+//                                   site, which is patched while they run
 //   call_forms [-n] signals N       N calls while a 200 us timer signal interrupts them
 //   call_forms [-n] seccomp         calls, then a filter of its own makes gettimeofday EPERM:
 //                                   `RETURNED rax=-1` as on a real kernel
@@ -85,6 +87,14 @@ static long count_arg(const char* s) {
 
 static void* thread_main(void* arg) {
   long n = *(long*)arg;
+  for (long i = 0; i < n; ++i) call_form("mov_rax");
+  return NULL;
+}
+
+static pthread_barrier_t g_start;
+static void* hammer_main(void* arg) {
+  long n = *(long*)arg;
+  pthread_barrier_wait(&g_start);
   for (long i = 0; i < n; ++i) call_form("mov_rax");
   return NULL;
 }
@@ -178,6 +188,20 @@ int main(int argc, char** argv) {
       if (pthread_create(&th[k], NULL, thread_main, &n) != 0) tracee_fail("pthread_create");
     for (long k = 0; k < nt; ++k) pthread_join(th[k], NULL);
     tracee_say("OK threads calls=%ld", nt * n + 1);
+  } else if (strcmp(what, "hammer") == 0 && i + 2 < argc) {
+    long nt = count_arg(argv[i + 1]), n = count_arg(argv[i + 2]);
+    if (nt > 2000) tracee_usage("at most 2000 threads");
+    pthread_t* th = calloc((size_t)nt, sizeof *th);
+    if (!th || pthread_barrier_init(&g_start, NULL, (unsigned)nt + 1) != 0) tracee_fail("barrier");
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    for (long k = 0; k < nt; ++k)
+      if (pthread_create(&th[k], &attr, hammer_main, &n) != 0) tracee_fail("pthread_create %ld", k);
+    pthread_barrier_wait(&g_start);
+    for (long k = 0; k < nt; ++k) pthread_join(th[k], NULL);
+    free(th);
+    tracee_say("OK hammer calls=%ld", nt * n);
   } else if (strcmp(what, "signals") == 0 && i + 1 < argc) {
     long n = count_arg(argv[i + 1]);
     struct sigaction sa;
