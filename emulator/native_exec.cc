@@ -111,8 +111,7 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
     requeue(t, rs.deferred_signals());
   }
   regs.rax = static_cast<uint64_t>(result);
-  regs.rcx = entry_base + vsyscall::kSyscallEndOffset;
-  regs.r11 = regs.eflags & ~vsyscall::kFlagRF;
+  vsyscall::native_syscall_clobbers(entry_base, regs);
   const auto caller = mem.read_u64(regs.rsp);
   if (!caller) {
     regs.rip = entry_base + vsyscall::kSyscallEndOffset;  // the `ret` faults

@@ -252,10 +252,9 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
     return Resume::cont();
   }
   // Native: the filtered syscall is the page's own, at entry+7; rip after it is entry+9.
-  const uint64_t after = call_addr + vsyscall::kSyscallEndOffset;
+  vsyscall::native_syscall_clobbers(call_addr, w);
+  const uint64_t after = w.rcx;
   w.rip = after;
-  w.rcx = after;
-  w.r11 = regs->eflags & ~vsyscall::kFlagRF;
   set_regs(t.tid, w);
   si->si_call_addr = as_ptr(after);
   set_siginfo(t.tid, *si);
@@ -297,10 +296,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   }
   record_call(t, entry_addr, return_address, native ? "native" : "emulated");
   regs.rax = static_cast<uint64_t>(*r);
-  if (native) {
-    regs.rcx = entry_addr + vsyscall::kSyscallEndOffset;
-    regs.r11 = regs.eflags & ~vsyscall::kFlagRF;
-  }
+  if (native) vsyscall::native_syscall_clobbers(entry_addr, regs);
   regs.rip = return_address;
   regs.rsp += 8;
   set_regs(t.tid, regs);
