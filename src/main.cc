@@ -12,15 +12,15 @@
 #include <optional>
 #include <sstream>
 
-#include "emulator/engine.h"
+#include "emulator/trace/engine.h"
 #include "emulator/log.h"
-#include "emulator/maps.h"
-#include "emulator/report.h"
-#include "emulator/seccomp_policy.h"
-#include "emulator/spawn.h"
-#include "emulator/timekeeper.h"
-#include "emulator/unique_fd.h"
-#include "emulator/vvar_object.h"
+#include "emulator/trace/maps.h"
+#include "emulator/report/report.h"
+#include "emulator/trace/seccomp_policy.h"
+#include "emulator/trace/spawn.h"
+#include "emulator/clock/timekeeper.h"
+#include "emulator/trace/unique_fd.h"
+#include "emulator/clock/vvar_object.h"
 #include "src/options.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "emulator/engine.h"
+#include "emulator/trace/engine.h"
 #include "emulator/log.h"
 #include "vsyscall/mode.h"
 

@@ -1,5 +1,5 @@
 // Tests report collection and its text and JSON forms.
-#include "emulator/report.h"
+#include "emulator/report/report.h"
 
 #include <gtest/gtest.h>
 

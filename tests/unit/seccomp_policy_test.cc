@@ -1,7 +1,7 @@
 // Tests vdsorun's hand-written seccomp filter twice: on a small classic-BPF interpreter over
 // synthesized seccomp_data (every case, no kernel), and loaded into the kernel in a forked
 // child with no tracer, where SECCOMP_RET_TRACE makes the syscall fail with ENOSYS.
-#include "emulator/seccomp_policy.h"
+#include "emulator/trace/seccomp_policy.h"
 
 #include <gtest/gtest.h>
 #include <linux/audit.h>
