@@ -1,12 +1,11 @@
 #include "vsyscall/call_site.h"
 
-#include <capstone/capstone.h>
-
 #include <array>
 #include <cstdio>
 #include <cstring>
 
 #include "vsyscall/page.h"
+#include "vsyscall/x86_decoder.h"
 
 namespace vsyscall {
 namespace {
@@ -30,20 +29,11 @@ struct Insn {
   bool is(unsigned i) const { return id == i; }
 };
 
+// Reads and decodes through the thread's one Capstone handle (vsyscall/x86_decoder.h).
 class Decoder {
  public:
-  Decoder() {
-    if (cs_open(CS_ARCH_X86, CS_MODE_64, &h_) == CS_ERR_OK) {
-      cs_option(h_, CS_OPT_DETAIL, CS_OPT_ON);
-      ok_ = true;
-    }
-  }
-  ~Decoder() {
-    if (ok_) cs_close(&h_);
-  }
-  Decoder(const Decoder&) = delete;
-  Decoder& operator=(const Decoder&) = delete;
-  bool ok() const { return ok_; }
+  Decoder() : d_(thread_decoder()) {}
+  bool ok() const { return d_.ok(); }
 
   // The instruction at addr, read from the program.
   std::optional<Insn> at(Memory& mem, uint64_t addr) {
@@ -55,25 +45,20 @@ class Decoder {
   }
 
   std::optional<Insn> decode(std::span<const uint8_t> code, uint64_t addr) {
-    if (!ok_) return std::nullopt;
-    cs_insn* ci = nullptr;
-    const size_t count = cs_disasm(h_, code.data(), code.size(), addr, 1, &ci);
-    if (count == 0) return std::nullopt;
+    auto d = d_.decode(code, addr);
+    if (!d) return std::nullopt;
     Insn in;
     in.addr = addr;
-    in.size = ci->size;
-    in.id = ci->id;
-    in.text = std::string(ci->mnemonic) + (ci->op_str[0] ? " " : "") + ci->op_str;
-    const cs_x86& x = ci->detail->x86;
-    in.nops = x.op_count > 2 ? 2 : x.op_count;
-    for (uint8_t i = 0; i < in.nops; ++i) in.ops[i] = x.operands[i];
-    cs_free(ci, count);
+    in.size = d->size;
+    in.id = d->id;
+    in.text = d->text;
+    in.nops = d->x86.op_count > 2 ? 2 : d->x86.op_count;
+    for (uint8_t i = 0; i < in.nops; ++i) in.ops[i] = d->x86.operands[i];
     return in;
   }
 
  private:
-  csh h_ = 0;
-  bool ok_ = false;
+  X86Decoder& d_;
 };
 
 bool is_reg(const cs_x86_op& op) {

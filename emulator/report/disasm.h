@@ -1,6 +1,6 @@
-// Capstone (version 4) for the report and for recovering what a caller did: an owned handle,
-// opened on first use (most runs never decode anything: no start-up cost for them), and the
-// few queries the engine needs.
+// What the report and the engine ask of a calling or reading instruction, on top of the one
+// Capstone wrapper (vsyscall/x86_decoder.h: a handle per thread, opened on first use, so
+// runs that never decode anything pay nothing at start-up).
 #pragma once
 
 #include <capstone/capstone.h>
@@ -14,11 +14,6 @@ namespace emulator {
 
 class Disassembler {
  public:
-  Disassembler() = default;
-  ~Disassembler();
-  Disassembler(const Disassembler&) = delete;
-  Disassembler& operator=(const Disassembler&) = delete;
-
   struct Insn {
     std::string text;  // "call rax"
     size_t size = 0;
@@ -34,14 +29,6 @@ class Disassembler {
   // Finds the call instruction that ends exactly at `return_address`, given the bytes
   // before it (`before` ends at return_address).
   std::optional<Insn> call_before(std::span<const uint8_t> before, uint64_t return_address);
-
- private:
-  // Opens the handle the first time; false if Capstone cannot (then every decode fails).
-  bool open();
-
-  csh handle_ = 0;
-  bool tried_ = false;
-  bool ok_ = false;
 };
 
 }  // namespace emulator
