@@ -185,6 +185,13 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
     r.reason = "no trampoline slot left";
     return r;
   }
+  // Every other thread stops from here on: the set-up borrows code bytes at this thread's rip
+  // for its system calls (another thread running them would make our syscall), and a 4- or
+  // 8-byte store is not atomic for another CPU fetching the instruction.
+  struct Resumer {
+    std::function<void()> resume;
+    ~Resumer() { resume(); }
+  } others{stop_others()};
   if (!p.page && !map_trampoline(p, pid, tid, deferred, r.reason)) return r;
   const uint64_t stub = p.page + vsyscall::trampoline_stub_offset(p.stubs);
   auto field = vsyscall::call_site_field(*site, stub);
@@ -207,12 +214,7 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
     r.reason = "cannot write the stub";
     return r;
   }
-  // A 4- or 8-byte store is not atomic for another CPU fetching the instruction: every thread
-  // is stopped while it is made.
-  auto resume = stop_others();
-  const bool written = mem.poke(s.field_addr, *field);
-  resume();
-  if (!written) {
+  if (!mem.poke(s.field_addr, *field)) {
     r.reason = "cannot write the call site";
     return r;
   }

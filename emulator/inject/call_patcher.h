@@ -66,7 +66,7 @@ class CallPatcher {
   // Patches the site of the call to `entry` that returned to `return_address`. `tid` is in a
   // ptrace stop in user code (not at a syscall) and is used to run the set-up syscalls;
   // `stop_others` stops every other thread of the process and returns a function that
-  // resumes them (the code is rewritten while all are stopped). Signals that arrived while the
+  // resumes them (the set-up runs and the code is rewritten while all are stopped). Signals that arrived while the
   // set-up ran are appended to `deferred`.
   using StopOthers = std::function<std::function<void()>()>;
   Result patch(pid_t pid, pid_t tid, vsyscall::Entry entry, uint64_t return_address,

@@ -18,6 +18,7 @@
 #include "emulator/trace/maps.h"
 #include "emulator/trace/ptrace_ops.h"
 #include "vdso/dynamic_symbols.h"
+#include "vsyscall/decision.h"
 
 namespace emulator {
 
@@ -60,8 +61,8 @@ std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> i
 Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
   const long own = seccomp_filter_count("/proc/self/status");
   inherited_filters_ = (own < 0 ? 0 : own) + 1;
-  if (opts_.patch && opts_.mode != vsyscall::Mode::kNone && opts_.vdso == VdsoMode::kInject &&
-      opts_.inject) {
+  if (opts_.patch && vsyscall::patches_call_sites(opts_.mode) &&
+      opts_.vdso == VdsoMode::kInject && opts_.inject) {
     vdso_functions_ = vdso_functions(opts_.inject->image);
     if (vdso_functions_) {
       patcher_ = std::make_unique<CallPatcher>(

@@ -147,8 +147,17 @@ class Engine {
   // The program installs a seccomp filter of its own: its calls go through the page again.
   void on_seccomp_install(Tracee& t);
   // Stops every other thread of process `pid`; the function returned resumes them. Stops of
-  // other kinds met on the way are kept for the loop (reaped_).
+  // other kinds met on the way are kept for the loop (reaped_). Needed wherever vdsorun
+  // borrows code bytes of a multi-threaded program (another thread would run them) or
+  // rewrites its code.
   std::function<void()> stop_other_threads(pid_t pid, pid_t self);
+  struct OthersStopped {
+    std::function<void()> resume;
+    OthersStopped(Engine& e, pid_t pid, pid_t self) : resume(e.stop_other_threads(pid, self)) {}
+    ~OthersStopped() { resume(); }
+    OthersStopped(const OthersStopped&) = delete;
+    OthersStopped& operator=(const OthersStopped&) = delete;
+  };
   // Adds the calls patched sites made without a stop to the report.
   void count_patched_calls();
   void handle_status(pid_t tid, int status);

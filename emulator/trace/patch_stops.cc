@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <unordered_set>
 
 #include "emulator/trace/engine.h"
 #include "emulator/log.h"
@@ -69,11 +70,13 @@ void Engine::on_seccomp_install(Tracee& t) {
 
 std::function<void()> Engine::stop_other_threads(pid_t pid, pid_t self) {
   std::vector<pid_t> stopped;
+  std::unordered_set<pid_t> held;  // stopped already, their stops waiting in reaped_
+  for (const auto& [tid, status] : reaped_) held.insert(tid);
   const std::string dir = "/proc/" + std::to_string(pid) + "/task";
   if (DIR* d = opendir(dir.c_str())) {
     while (dirent* e = readdir(d)) {
       const pid_t tid = static_cast<pid_t>(std::atoi(e->d_name));
-      if (tid <= 0 || tid == self) continue;
+      if (tid <= 0 || tid == self || held.count(tid)) continue;
       if (ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr) != 0) continue;
       int status = 0;
       pid_t got;

@@ -138,7 +138,7 @@ Resume Engine::on_seccomp(Tracee& t) {
   ProcessMemory mem(t.tid);
   uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
 
-  switch (vsyscall::on_seccomp_entry_call(opts_.mode)) {
+  switch (vsyscall::on_seccomp_entry_call(opts_.mode, *entry, opts_.vvar != nullptr)) {
     case Action::kNativeCall: {
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
@@ -173,26 +173,27 @@ Resume Engine::on_seccomp(Tracee& t) {
       record_call(t, regs->rip, ret_addr, "SIGSEGV");
       return Resume::cont();
     }
+    case Action::kAnswerFromVvar: {
+      // Answer from the injected vDSO's clock: skip the kernel's emulation, which then only
+      // emulates the `ret`. The kernel has already checked the return address and the
+      // pointers; a write that faults is left to the kernel, which faults the same way.
+      Gpr after = *regs;
+      VvarTimeSource vvar_time(t.tid, opts_.vvar);
+      auto out =
+          vsyscall::perform_call(*entry, after, mem, vvar_time, vsyscall::CallFlavor::kEmulated);
+      if (out.kind == vsyscall::CallOutcome::Kind::kReturned) {
+        Gpr w = *regs;
+        w.orig_rax = static_cast<uint64_t>(-1);
+        w.rax = after.rax;
+        set_regs(t.tid, w);
+        record_call(t, regs->rip, ret_addr, "emulated");
+        patch_later(t, *entry, ret_addr);
+        return Resume::cont();
+      }
+      [[fallthrough]];
+    }
     case Action::kPassThrough:
     default:
-      if (opts_.vvar && *entry != vsyscall::Entry::kGetcpu) {
-        // Answer from the injected vDSO's clock: skip the kernel's emulation, which then only
-        // emulates the `ret`. The kernel has already checked the return address and the
-        // pointers; a write that faults is left to the kernel, which faults the same way.
-        Gpr after = *regs;
-        VvarTimeSource vvar_time(t.tid, opts_.vvar);
-        auto out =
-            vsyscall::perform_call(*entry, after, mem, vvar_time, vsyscall::CallFlavor::kEmulated);
-        if (out.kind == vsyscall::CallOutcome::Kind::kReturned) {
-          Gpr w = *regs;
-          w.orig_rax = static_cast<uint64_t>(-1);
-          w.rax = after.rax;
-          set_regs(t.tid, w);
-          record_call(t, regs->rip, ret_addr, "emulated");
-          patch_later(t, *entry, ret_addr);
-          return Resume::cont();
-        }
-      }
       // The host kernel emulates the call exactly as a vsyscall=emulate/xonly kernel does.
       record_call(t, regs->rip, ret_addr, "emulated");
       t.passed_call_target = regs->rip;
@@ -235,14 +236,13 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
     if (opts_.mode == vsyscall::Mode::kXonly || opts_.mode == vsyscall::Mode::kEmulate)
       return Resume::cont(SIGSYS);
   }
-  if (!vsyscall::entry_at(call_addr) || opts_.mode == vsyscall::Mode::kXonly ||
-      opts_.mode == vsyscall::Mode::kEmulate)
-    return std::nullopt;
+  const Action action = vsyscall::on_program_sigsys(opts_.mode);
+  if (!vsyscall::entry_at(call_addr) || action == Action::kPassThrough) return std::nullopt;
   auto regs = get_regs(t.tid);
   if (!regs) return Resume{Resume::Kind::kNothing, 0};
   Gpr w = *regs;
   w.rsp -= 8;  // undo the emulated `ret`: the return address is still on the stack
-  if (opts_.mode == vsyscall::Mode::kNone) {
+  if (action == Action::kFetchFault) {
     // A none kernel faults on the fetch and never consults seccomp.
     w.rax = caller_rax(t.tid, call_addr, regs->rip);
     w.rip = kFetchTrapAddr;
@@ -251,7 +251,7 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
     t.fetch_addr = call_addr;
     return Resume::cont();
   }
-  // Native: the filtered syscall is the page's own, at entry+7; rip after it is entry+9.
+  // kNativeSigsys: the filtered syscall is the page's own, at entry+7; rip after it is entry+9.
   vsyscall::native_syscall_clobbers(call_addr, w);
   const uint64_t after = w.rcx;
   w.rip = after;
@@ -279,6 +279,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   }
   std::optional<long> r;
   {
+    OthersStopped others(*this, tgid_of(t), t.tid);  // they could run the borrowed `syscall`
     RemoteSyscalls rs(t.tid, return_address);
     if (rs.ok())
       r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, native ? regs.rdx : 0);
@@ -385,7 +386,9 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       }
       case Action::kNativeExecute:
         return native_execute(t, *regs, *si);
-      case Action::kEmulateRead:
+      case Action::kEmulateRead:  // never for a fault in the page (not the table's answers)
+      case Action::kAnswerFromVvar:
+      case Action::kNativeSigsys:
         break;
     }
     return Resume::cont(SIGSEGV);
@@ -427,6 +430,8 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
     default: {
       // Let the CPU run it against a copy of the page, if one register clearly addresses it.
       uint64_t& shadow = shadow_pages_[tgid_of(t)];
+      std::optional<OthersStopped> others;  // mapping the copy borrows code bytes at rip
+      if (!shadow) others.emplace(*this, tgid_of(t), t.tid);
       auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
       requeue(t, d.deferred);
       const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;

@@ -8,8 +8,8 @@
 //                                   pointer (the SIGNAL line of tracee.h, or RETURNED)
 //   call_forms [-n] fork N          N calls, fork, N more in each process
 //   call_forms [-n] threads T N     N calls in each of T threads, same site
-//   call_forms [-n] hammer T N      T threads started together make N calls each from one
-//                                   site, which is patched while they run
+//   call_forms [-n] hammer T N      T threads started together make N calls each from two
+//                                   sites, which are patched while they run
 //   call_forms [-n] signals N       N calls while a 200 us timer signal interrupts them
 //   call_forms [-n] seccomp         calls, then a filter of its own makes gettimeofday EPERM:
 //                                   `RETURNED rax=-1` as on a real kernel
@@ -95,7 +95,10 @@ static pthread_barrier_t g_start;
 static void* hammer_main(void* arg) {
   long n = *(long*)arg;
   pthread_barrier_wait(&g_start);
-  for (long i = 0; i < n; ++i) call_form("mov_rax");
+  for (long i = 0; i < n; ++i) {
+    call_form("mov_rax");
+    call_form("mov_rbx");
+  }
   return NULL;
 }
 
@@ -201,7 +204,7 @@ int main(int argc, char** argv) {
     pthread_barrier_wait(&g_start);
     for (long k = 0; k < nt; ++k) pthread_join(th[k], NULL);
     free(th);
-    tracee_say("OK hammer calls=%ld", nt * n);
+    tracee_say("OK hammer calls=%ld", 2 * nt * n);
   } else if (strcmp(what, "signals") == 0 && i + 1 < argc) {
     long n = count_arg(argv[i + 1]);
     struct sigaction sa;
