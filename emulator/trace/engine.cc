@@ -227,8 +227,8 @@ Resume Engine::on_stop(Tracee& t, int status) {
               patcher_->on_shared_counters(tgid_of(t));
           }
         } else {
-          if (patcher_) patcher_->on_fork(tgid_of(t), c.tgid);
           c.tgid = static_cast<pid_t>(*child);
+          if (patcher_) patcher_->on_fork(tgid_of(t), c.tgid);
           // The child may already have stopped (and been recorded) before this event.
           if (!report_.has_image(c.tgid)) {
             // Copies: new_image() may move the parent's record.
