@@ -43,6 +43,12 @@ std::string json_string(const std::string& s) {
   return o + "\"";
 }
 
+// The outcome as the report writes it.
+std::string outcome_text(const SiteStats& s, Outcome o) {
+  if (o == Outcome::kReadNotEmulated) return "SIGSEGV (not emulated: " + s.reason + ")";
+  return std::string(outcome_name(o));
+}
+
 std::string site_text(const SiteStats& s) {
   std::string t = hex(s.site.address);
   if (!s.site.module.empty()) t += " " + s.site.module + "+" + hex(s.site.module_offset);
@@ -52,7 +58,7 @@ std::string site_text(const SiteStats& s) {
   // Appends, not `" " + std::to_string(n) + ...`: that temporary chain trips GCC 12's
   // -Wrestrict false positive (GCC bug 105651) at -O2 and above.
   for (const auto& [what, n] : s.outcomes)
-    t.append(" ").append(std::to_string(n)).append(" ").append(what);
+    t.append(" ").append(std::to_string(n)).append(" ").append(outcome_text(s, what));
   if (s.patch) {
     t.append("; patched after ")
         .append(std::to_string(s.patch->after_stops))
@@ -74,7 +80,7 @@ void site_json(std::ostream& out, const SiteStats& s, const char* addr_key) {
       << ", \"outcomes\": {";
   bool first = true;
   for (const auto& [what, n] : s.outcomes) {
-    out << (first ? "" : ", ") << json_string(what) << ": " << n;
+    out << (first ? "" : ", ") << json_string(outcome_text(s, what)) << ": " << n;
     first = false;
   }
   out << "}, \"patch\": ";
@@ -98,6 +104,32 @@ void resolve(std::map<std::string, std::optional<ElfSymbols>>& cache, SiteStats&
 }
 
 }  // namespace
+
+std::string_view outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::kEmulated:
+      return "emulated";
+    case Outcome::kNative:
+      return "native";
+    case Outcome::kSigsegv:
+      return "SIGSEGV";
+    case Outcome::kSigtrap:
+      return "SIGTRAP";
+    case Outcome::kSigill:
+      return "SIGILL";
+    case Outcome::kNativeNotEmulated:
+      return "SIGSEGV (native execution of this offset not emulated)";
+    case Outcome::kReadEmulated:
+      return "read-emulated";
+    case Outcome::kReadOnCopy:
+      return "read-emulated (executed on a copy)";
+    case Outcome::kWriteFault:
+      return "SIGSEGV (write)";
+    case Outcome::kReadNotEmulated:
+      return "SIGSEGV (not emulated)";
+  }
+  return "?";
+}
 
 ProcessReport& Report::image(pid_t pid) {
   auto it = current_.find(pid);

@@ -9,6 +9,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vsyscall/page.h"
@@ -24,6 +25,22 @@ struct CodeSite {
   std::string instruction;     // the calling / reading instruction, disassembled
 };
 
+// What one call or read came to.
+enum class Outcome : uint8_t {
+  kEmulated,           // answered as the kernel's emulation does
+  kNative,             // the page's own code ran (vsyscall=native)
+  kSigsegv,            // SIGSEGV, as the mode's kernel gives
+  kSigtrap,            // SIGTRAP (native: an int3 of the page)
+  kSigill,             // SIGILL (native: bytes that do not decode)
+  kNativeNotEmulated,  // SIGSEGV: native execution of this offset is not emulated
+  kReadEmulated,       // the load returned the page image
+  kReadOnCopy,         // the load ran on a copy of the page
+  kWriteFault,         // SIGSEGV for a write: every mode
+  kReadNotEmulated,    // SIGSEGV: the read could not be emulated (SiteStats::reason)
+};
+// "emulated", "SIGSEGV", "read-emulated (executed on a copy)": the report's words.
+std::string_view outcome_name(Outcome o);
+
 // A call site rewritten to call the trampoline (call-site patching).
 struct SitePatch {
   std::string form;             // the code recognised, e.g. "mov rax, 0x...; call rax"
@@ -34,7 +51,8 @@ struct SitePatch {
 struct SiteStats {
   CodeSite site;
   uint64_t count = 0;
-  std::map<std::string, uint64_t> outcomes;  // "emulated" -> n, "SIGSEGV" -> n ...
+  std::map<Outcome, uint64_t> outcomes;
+  std::string reason;  // why a read was not emulated (Outcome::kReadNotEmulated)
   std::optional<SitePatch> patch;
   std::string not_patched;  // why a patch was tried and not made
 };

@@ -16,6 +16,7 @@
 
 #include "emulator/inject/call_patcher.h"
 #include "emulator/report/disasm.h"
+#include "emulator/report/recorder.h"
 #include "emulator/report/report.h"
 #include "emulator/trace/spawn.h"
 #include "emulator/clock/time_source.h"
@@ -130,13 +131,13 @@ class Engine {
                                       siginfo_t si, uint64_t return_address,
                                       vsyscall::CallFlavor flavor);
   Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
-  void record_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& outcome);
-  void amend_call(Tracee& t, uint64_t target, uint64_t return_address, const std::string& from,
-                  const std::string& to);
-  void record_read(Tracee& t, uint64_t rip, const std::string& outcome, const std::string& insn);
+  // The recorder's calls for thread t's process.
+  void record_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome o);
+  void amend_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome from, Outcome to);
+  void record_read(Tracee& t, uint64_t rip, Outcome o, const std::string& insn,
+                   const std::string& reason = "");
   // Where emulated calls take their values: the injected vvar if there is one, else the kernel.
   std::unique_ptr<HostTimeSource> time_source(pid_t tid) const;
-  CodeSite describe_site(pid_t pid, uint64_t addr, bool is_return_address);
 
   // patch_stops.cc: call-site patching.
   // After a call from `return_address` to `entry` was answered: patch its site soon.
@@ -164,6 +165,7 @@ class Engine {
 
   EngineOptions opts_;
   Report& report_;
+  Recorder recorder_{report_};
   Disassembler disasm_;
   std::unordered_map<pid_t, Tracee> tracees_;
   // Per process: where its read-only copy of the page image is (displaced reads), 0 if none.

@@ -45,7 +45,7 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
   ProcessMemory mem(t.tid);
   uint64_t ret_addr = mem.read_u64(regs.rsp).value_or(0);
   if (vsyscall::page_image()[off] == 0xcc) {
-    record_call(t, rip, ret_addr, "SIGTRAP");
+    record_call(t, rip, ret_addr, Outcome::kSigtrap);
     return native_int3(t, regs, rip);
   }
   const uint64_t in_entry = off % vsyscall::kEntryStride;
@@ -55,25 +55,25 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
     switch (in_entry) {
       case 1:  // `mov $nr,%eax` (the 32-bit form), then the syscall
         regs.rax = static_cast<uint32_t>(vsyscall::syscall_number(*entry));
-        record_call(t, rip, ret_addr, "native");
+        record_call(t, rip, ret_addr, Outcome::kNative);
         return native_syscall(t, regs, entry_base);
       case 7:  // `syscall` with whatever rax holds
-        record_call(t, rip, ret_addr, "native");
+        record_call(t, rip, ret_addr, Outcome::kNative);
         return native_syscall(t, regs, entry_base);
       case 9:  // `ret`
-        record_call(t, rip, ret_addr, "native");
+        record_call(t, rip, ret_addr, Outcome::kNative);
         if (!mem.read_u64(regs.rsp)) return deliver(t.tid, si, SEGV_MAPERR, regs.rsp);
         regs.rip = ret_addr;
         regs.rsp += 8;
         set_regs(t.tid, regs);
         return Resume::cont();
       case 3:  // 0x60: not an instruction in 64-bit mode
-        record_call(t, rip, ret_addr, "SIGILL");
+        record_call(t, rip, ret_addr, Outcome::kSigill);
         si.si_signo = SIGILL;
         si.si_errno = 0;
         return deliver(t.tid, si, ILL_ILLOPN, rip);
       case 8: {  // `add $0xcccccc3,%eax` (05 c3 cc cc cc), then int3 at entry+13
-        record_call(t, rip, ret_addr, "SIGTRAP");
+        record_call(t, rip, ret_addr, Outcome::kSigtrap);
         const uint32_t imm = 0xccccccc3u;
         const uint32_t a = static_cast<uint32_t>(regs.rax);
         regs.eflags = add32_flags(regs.eflags, a, imm);
@@ -84,7 +84,7 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
         break;
     }
   }
-  record_call(t, rip, ret_addr, "SIGSEGV (native execution of this offset not emulated)");
+  record_call(t, rip, ret_addr, Outcome::kNativeNotEmulated);
   return deliver(t.tid, si, SI_KERNEL, 0);
 }
 

@@ -105,7 +105,7 @@ void Engine::count_patched_calls() {
     SiteStats& s = es.call_sites[p.return_address];
     if (s.patch) s.patch->patched_calls = n;
     s.count += n;
-    s.outcomes[opts_.mode == vsyscall::Mode::kNative ? "native" : "emulated"] += n;
+    s.outcomes[opts_.mode == vsyscall::Mode::kNative ? Outcome::kNative : Outcome::kEmulated] += n;
     es.calls += n;
   }
   patched_.clear();

@@ -11,7 +11,6 @@
 #include "emulator/trace/displaced_read.h"
 #include "emulator/trace/engine.h"
 #include "emulator/log.h"
-#include "emulator/trace/maps.h"
 #include "emulator/trace/process_memory.h"
 #include "emulator/trace/ptrace_ops.h"
 #include "emulator/trace/remote_syscall.h"
@@ -29,84 +28,26 @@ namespace {
 using vsyscall::Action;
 using vsyscall::Gpr;
 
-std::string outcome_of(const vsyscall::CallOutcome& o, vsyscall::CallFlavor f) {
+Outcome outcome_of(const vsyscall::CallOutcome& o, vsyscall::CallFlavor f) {
   if (o.kind == vsyscall::CallOutcome::Kind::kReturned)
-    return f == vsyscall::CallFlavor::kNative ? "native" : "emulated";
-  return "SIGSEGV";
+    return f == vsyscall::CallFlavor::kNative ? Outcome::kNative : Outcome::kEmulated;
+  return Outcome::kSigsegv;
 }
 
 }  // namespace
 
-CodeSite Engine::describe_site(pid_t pid, uint64_t addr, bool is_return_address) {
-  CodeSite site;
-  site.address = addr;
-  const auto maps = read_maps(pid);
-  if (const MapEntry* m = find_mapping(maps, addr)) {
-    site.module = m->path.empty() ? "[anon]" : m->path;
-    site.module_offset = addr - m->start + m->offset;
-  }
-  ProcessMemory mem(pid);
-  uint8_t bytes[16];
-  if (is_return_address) {
-    if (mem.read_partial(addr - 15, std::span<uint8_t>(bytes, 15)) == 15) {
-      if (auto insn = disasm_.call_before(std::span<const uint8_t>(bytes, 15), addr))
-        site.instruction = insn->text;
-    }
-  } else {
-    size_t n = mem.read_partial(addr, std::span<uint8_t>(bytes, 15));
-    if (auto insn = disasm_.decode(std::span<const uint8_t>(bytes, n), addr))
-      site.instruction = insn->text;
-  }
-  return site;
+void Engine::record_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome o) {
+  recorder_.call(image_of(t), tgid_of(t), target, return_address, o);
 }
 
-void Engine::record_call(Tracee& t, uint64_t target, uint64_t return_address,
-                         const std::string& outcome) {
-  const pid_t pid = tgid_of(t);
-  ProcessReport& img = image_of(t);
-  SiteStats* s;
-  if (auto e = vsyscall::entry_at(target)) {
-    EntryStats& es = img.entries[*e];
-    ++es.calls;
-    s = &es.call_sites[return_address];
-    if (s->count == 0) s->site = describe_site(pid, return_address, true);
-  } else {
-    ++img.other_calls;
-    s = &img.other_sites[target];
-    if (s->count == 0) s->site = describe_site(pid, return_address, true);
-    s->site.address = target;
-  }
-  ++s->count;
-  ++s->outcomes[outcome];
-  VDSORUN_LOG(kDebug, "pid %d: call to %#llx from %#llx: %s", t.tid,
-              static_cast<unsigned long long>(target),
-              static_cast<unsigned long long>(return_address), outcome.c_str());
+void Engine::amend_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome from,
+                        Outcome to) {
+  recorder_.amend_call(image_of(t), target, return_address, from, to);
 }
 
-void Engine::amend_call(Tracee& t, uint64_t target, uint64_t return_address,
-                        const std::string& from, const std::string& to) {
-  ProcessReport& img = image_of(t);
-  auto e = vsyscall::entry_at(target);
-  if (!e) return;
-  SiteStats& s = img.entries[*e].call_sites[return_address];
-  if (s.outcomes[from] > 0 && --s.outcomes[from] == 0) s.outcomes.erase(from);
-  ++s.outcomes[to];
-}
-
-void Engine::record_read(Tracee& t, uint64_t rip, const std::string& outcome,
-                         const std::string& insn) {
-  const pid_t pid = tgid_of(t);
-  ProcessReport& img = image_of(t);
-  ++img.reads;
-  SiteStats& s = img.read_sites[rip];
-  if (s.count == 0) {
-    s.site = describe_site(pid, rip, false);
-    if (!insn.empty()) s.site.instruction = insn;
-  }
-  ++s.count;
-  ++s.outcomes[outcome];
-  VDSORUN_LOG(kDebug, "pid %d: read of the page by %#llx: %s", t.tid,
-              static_cast<unsigned long long>(rip), outcome.c_str());
+void Engine::record_read(Tracee& t, uint64_t rip, Outcome o, const std::string& insn,
+                         const std::string& reason) {
+  recorder_.read(image_of(t), tgid_of(t), rip, o, insn, reason);
 }
 
 Resume Engine::on_seccomp(Tracee& t) {
@@ -170,7 +111,7 @@ Resume Engine::on_seccomp(Tracee& t) {
       t.fetch_addr = regs->rip;
       t.saved = saved;
       interrupt(t.tid);
-      record_call(t, regs->rip, ret_addr, "SIGSEGV");
+      record_call(t, regs->rip, ret_addr, Outcome::kSigsegv);
       return Resume::cont();
     }
     case Action::kAnswerFromVvar: {
@@ -186,7 +127,7 @@ Resume Engine::on_seccomp(Tracee& t) {
         w.orig_rax = static_cast<uint64_t>(-1);
         w.rax = after.rax;
         set_regs(t.tid, w);
-        record_call(t, regs->rip, ret_addr, "emulated");
+        record_call(t, regs->rip, ret_addr, Outcome::kEmulated);
         patch_later(t, *entry, ret_addr);
         return Resume::cont();
       }
@@ -195,7 +136,7 @@ Resume Engine::on_seccomp(Tracee& t) {
     case Action::kPassThrough:
     default:
       // The host kernel emulates the call exactly as a vsyscall=emulate/xonly kernel does.
-      record_call(t, regs->rip, ret_addr, "emulated");
+      record_call(t, regs->rip, ret_addr, Outcome::kEmulated);
       t.passed_call_target = regs->rip;
       t.passed_call_return = ret_addr;
       patch_later(t, *entry, ret_addr);
@@ -272,7 +213,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   const bool native = flavor == vsyscall::CallFlavor::kNative;
   // Native mode is the page's own `syscall`: no checks before it, and rdx passed as it is.
   if (auto early = native ? std::nullopt : vsyscall::check_before_seccomp(entry, regs, mem)) {
-    record_call(t, entry_addr, return_address, "SIGSEGV");
+    record_call(t, entry_addr, return_address, Outcome::kSigsegv);
     if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
       return deliver(t.tid, si, SEGV_MAPERR, early->fault_addr);
     return deliver(t.tid, si, SI_KERNEL, 0);
@@ -290,12 +231,12 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   t.remote_call_from = return_address + 2;  // after the borrowed `syscall`
   t.remote_call_entry = entry_addr;
   if (*r == -EFAULT && !native) {
-    record_call(t, entry_addr, return_address, "SIGSEGV");
+    record_call(t, entry_addr, return_address, Outcome::kSigsegv);
     regs.rax = static_cast<uint64_t>(-ENOSYS);
     set_regs(t.tid, regs);
     return deliver(t.tid, si, SI_KERNEL, 0);
   }
-  record_call(t, entry_addr, return_address, native ? "native" : "emulated");
+  record_call(t, entry_addr, return_address, native ? Outcome::kNative : Outcome::kEmulated);
   regs.rax = static_cast<uint64_t>(*r);
   if (native) vsyscall::native_syscall_clobbers(entry_addr, regs);
   regs.rip = return_address;
@@ -343,9 +284,9 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       case Action::kPassThrough:
         if (t.passed_call_target == rip && t.passed_call_return == ret_addr) {
           // The call we let the kernel emulate faulted on a user pointer: same call.
-          amend_call(t, rip, ret_addr, "emulated", "SIGSEGV");
+          amend_call(t, rip, ret_addr, Outcome::kEmulated, Outcome::kSigsegv);
         } else {
-          record_call(t, rip, ret_addr, "SIGSEGV");
+          record_call(t, rip, ret_addr, Outcome::kSigsegv);
         }
         return Resume::cont(SIGSEGV);
       case Action::kEmulateCall:
@@ -373,10 +314,10 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
         return Resume::cont(SIGSEGV);
       }
       case Action::kKernelSigsegv:
-        record_call(t, rip, ret_addr, "SIGSEGV");
+        record_call(t, rip, ret_addr, Outcome::kSigsegv);
         return deliver(t.tid, *si, SI_KERNEL, 0);
       case Action::kFetchFault: {
-        record_call(t, rip, ret_addr, "SIGSEGV");
+        record_call(t, rip, ret_addr, Outcome::kSigsegv);
         Gpr w = *regs;
         w.rip = kFetchTrapAddr;
         set_regs(t.tid, w);
@@ -397,7 +338,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
   if ((si->si_code == SEGV_MAPERR || si->si_code == SEGV_ACCERR) && vsyscall::in_page(fault_at)) {
     if (vsyscall::on_data_access(opts_.mode) == Action::kEmulateRead)
       return emulate_read_at(t, *regs, *si);
-    record_read(t, regs->rip, "SIGSEGV", "");
+    record_read(t, regs->rip, Outcome::kSigsegv, "");
     return Resume::cont(SIGSEGV);
   }
   return std::nullopt;
@@ -416,15 +357,15 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
     case S::kDone:
       set_regs(t.tid, st.gpr);
       if (res.vector_changed) set_vector_regs(t.tid, st, res.zmm_upper_zeroed);
-      record_read(t, regs.rip, "read-emulated", res.instruction);
+      record_read(t, regs.rip, Outcome::kReadEmulated, res.instruction);
       return Resume::cont();
     case S::kFault:
-      record_read(t, regs.rip, "SIGSEGV", res.instruction);
+      record_read(t, regs.rip, Outcome::kSigsegv, res.instruction);
       return deliver(t.tid, si, SEGV_MAPERR, res.fault_addr);
     case S::kWritesPage:
       // A write faults in every mode. Even where the page is mapped (emulate, native) it is a
       // kernel address, whose faults the kernel always reports as SEGV_MAPERR.
-      record_read(t, regs.rip, "SIGSEGV (write)", res.instruction);
+      record_read(t, regs.rip, Outcome::kWriteFault, res.instruction);
       return Resume::cont(SIGSEGV);
     case S::kUnsupported:
     default: {
@@ -437,14 +378,15 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
       const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;
       if (d.status == DisplacedRead::Status::kGone) return {Resume::Kind::kNothing, 0};
       if (d.status == DisplacedRead::Status::kDone) {
-        record_read(t, regs.rip, "read-emulated (executed on a copy)", insn);
+        record_read(t, regs.rip, Outcome::kReadOnCopy, insn);
         return Resume::cont();
       }
       if (d.status == DisplacedRead::Status::kFault) {
-        record_read(t, regs.rip, "SIGSEGV", insn);
+        record_read(t, regs.rip, Outcome::kSigsegv, insn);
         return deliver(t.tid, si, SEGV_MAPERR, d.fault_addr);
       }
-      record_read(t, regs.rip, "SIGSEGV (not emulated: " + res.reason + ")", res.instruction);
+      record_read(t, regs.rip, Outcome::kReadNotEmulated, res.instruction,
+                  res.reason);
       VDSORUN_LOG(
           kWarn, "pid %d: cannot emulate the read of the vsyscall page by `%s` at %#llx: %s", t.tid,
           res.instruction.c_str(), static_cast<unsigned long long>(regs.rip), res.reason.c_str());
