@@ -28,6 +28,7 @@ enum Offset : size_t {
   kCopyTime,
   kCopyGetcpuCpu,
   kCopyGetcpuNode,
+  kResetTrap,
 };
 
 uint64_t offset_of(Offset o) {
@@ -95,6 +96,10 @@ std::array<uint8_t, kTrampolineStubSize> trampoline_stub(uint64_t page, size_t i
   s[n++] = 0xe9;  // jmp rel32
   put32(&s[n], static_cast<int64_t>(page + routine(entry, flavor) - (at + n + 4)));
   return s;
+}
+
+uint64_t trampoline_reset_trap_offset() {
+  return offset_of(kResetTrap);
 }
 
 std::optional<Entry> trampoline_copy_entry(uint64_t offset) {

@@ -133,6 +133,13 @@ restore:
         leaq 16(%rsp), %rsp     /* the caller's rax and rflags */
         ret
 
+/* Never reached by a call: the supervisor points a rewound call here first. A divide error
+ * sets the thread's trap number and error code to 0, as for a thread that never faulted, so
+ * the signal the call then gets from the kernel does not carry those of the copy's fault. */
+reset_trap:
+        xorl %ecx, %ecx
+        divl %ecx
+
 native_gettimeofday:
         movq $96, %rax
         syscall
@@ -169,5 +176,6 @@ vsyscall_trampoline_offsets:
         .long copy_time - vsyscall_trampoline_template
         .long copy_getcpu_cpu - vsyscall_trampoline_template
         .long copy_getcpu_node - vsyscall_trampoline_template
+        .long reset_trap - vsyscall_trampoline_template
 
         .section .note.GNU-stack, "", @progbits

@@ -229,7 +229,8 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
   return r;
 }
 
-std::optional<vsyscall::Gpr> CallPatcher::rewind(pid_t pid, pid_t tid, const vsyscall::Gpr& regs) {
+std::optional<CallPatcher::Rewound> CallPatcher::rewind(pid_t pid, pid_t tid,
+                                                        const vsyscall::Gpr& regs) {
   auto it = procs_.find(pid);
   if (it == procs_.end() || !it->second.page) return std::nullopt;
   const Process& p = it->second;
@@ -249,7 +250,8 @@ std::optional<vsyscall::Gpr> CallPatcher::rewind(pid_t pid, pid_t tid, const vsy
     stub = s->first;
     __atomic_fetch_sub(&counters_[s->second], 1, __ATOMIC_RELAXED);
   }
-  return vsyscall::trampoline_rewind(regs, frame, *entry, stub);
+  return Rewound{vsyscall::trampoline_rewind(regs, frame, *entry, stub),
+                 p.page + vsyscall::trampoline_reset_trap_offset()};
 }
 
 void CallPatcher::unpatch_all(pid_t pid, pid_t tid, const StopOthers& stop_others) {

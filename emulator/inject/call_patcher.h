@@ -74,8 +74,13 @@ class CallPatcher {
 
   // A SIGSEGV at `regs` (a thread of `pid`) on one of the trampoline's copies to the program's
   // pointer: the registers of the call as made, to run it again the slow way (and the call is
-  // no longer counted as patched). nullopt if the fault is not one of those.
-  std::optional<vsyscall::Gpr> rewind(pid_t pid, pid_t tid, const vsyscall::Gpr& regs);
+  // no longer counted as patched), and where the divide error that clears the thread's trap
+  // number is. nullopt if the fault is not one of those.
+  struct Rewound {
+    vsyscall::Gpr call;
+    uint64_t reset_trap = 0;
+  };
+  std::optional<Rewound> rewind(pid_t pid, pid_t tid, const vsyscall::Gpr& regs);
 
   // Puts back every patched site's original bytes (all threads stopped by `stop_others`).
   void unpatch_all(pid_t pid, pid_t tid, const StopOthers& stop_others);

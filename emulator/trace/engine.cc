@@ -269,6 +269,8 @@ Resume Engine::on_signal_stop(Tracee& t, int sig) {
   }
   if (sig == SIGSEGV) {
     if (auto r = on_sigsegv(t)) return *r;
+  } else if (sig == SIGFPE && t.pending == Tracee::Pending::kRewoundCall) {
+    if (auto r = on_rewound_call_trap(t)) return *r;
   } else if (sig == SIGTRAP && t.pending == Tracee::Pending::kInt3Trap) {
     if (auto r = on_sigtrap(t)) return *r;
   } else if (sig == SIGSYS) {

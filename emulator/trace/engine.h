@@ -66,11 +66,14 @@ struct Tracee {
   // and turns it into a fault at `fetch_addr`.
   // kInt3Trap: native mode ran into an int3 (0xcc) of the page; we made the CPU execute a
   // real int3 at `borrowed_addr` (so the sigcontext says trap 3) and wait for its SIGTRAP.
+  // kRewoundCall: a patched call that faulted in the trampoline runs a divide error first
+  // (clearing the thread's trap number); at its SIGFPE the call in `saved` goes the slow way.
   enum class Pending {
     kNone,
     kFetchFaultInterrupt,
     kFetchFaultTrap,
-    kInt3Trap
+    kInt3Trap,
+    kRewoundCall
   } pending = Pending::kNone;
   uint64_t fetch_addr = 0;
   uint64_t borrowed_addr = 0;
@@ -145,6 +148,7 @@ class Engine {
   void patch_now(Tracee& t);
   // A SIGSEGV on a trampoline's copy: the call, rewound to the entry, runs again the slow way.
   std::optional<Resume> rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs);
+  std::optional<Resume> on_rewound_call_trap(Tracee& t);
   // The program installs a seccomp filter of its own: its calls go through the page again.
   void on_seccomp_install(Tracee& t);
   // Stops every other thread of process `pid`; the function returned resumes them. Stops of

@@ -2,6 +2,7 @@
 // trampoline are undone, and how a program's own seccomp filter turns patching off
 // (emulator/inject/call_patcher.h holds the mechanism).
 #include <dirent.h>
+#include <signal.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 
@@ -52,11 +53,24 @@ void Engine::patch_now(Tracee& t) {
 
 std::optional<Resume> Engine::rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs) {
   if (!patcher_) return std::nullopt;
-  auto call = patcher_->rewind(tgid_of(t), t.tid, regs);
-  if (!call) return std::nullopt;
+  auto rewound = patcher_->rewind(tgid_of(t), t.tid, regs);
+  if (!rewound) return std::nullopt;
   // Run the call again from its entry, unpatched: the page (or vdsorun's emulation of it)
-  // gives the kernel's answer to the bad pointer.
-  set_regs(t.tid, *call);
+  // gives the kernel's answer to the bad pointer. First the divide error, so that answer does
+  // not carry the trap number and error code of the fault we took here.
+  vsyscall::Gpr w = regs;
+  w.rip = rewound->reset_trap;
+  set_regs(t.tid, w);
+  t.pending = Tracee::Pending::kRewoundCall;
+  t.saved = rewound->call;
+  return Resume::cont();
+}
+
+std::optional<Resume> Engine::on_rewound_call_trap(Tracee& t) {
+  auto si = get_siginfo(t.tid);
+  if (!si || si->si_code != FPE_INTDIV) return std::nullopt;
+  t.pending = Tracee::Pending::kNone;
+  set_regs(t.tid, t.saved);
   return Resume::cont();
 }
 

@@ -119,6 +119,16 @@ TEST(Trampoline, CopiesAreTheOnlyRewindPoints) {
   EXPECT_FALSE(trampoline_copy_entry(trampoline_stub_offset(0)));
 }
 
+TEST(Trampoline, TheResetTrapIsADivideByZero) {
+  const auto page = trampoline_page({});
+  const uint64_t at = trampoline_reset_trap_offset();
+  ASSERT_LT(at + 4, kTrampolineStubsOffset);
+  EXPECT_EQ(page[at], 0x31);  // xor %ecx,%ecx
+  EXPECT_EQ(page[at + 1], 0xc9);
+  EXPECT_EQ(page[at + 2], 0xf7);  // div %ecx
+  EXPECT_EQ(page[at + 3], 0xf1);
+}
+
 TEST(Trampoline, RewindRestoresTheCallAsMade) {
   Gpr at{};
   at.rsp = 0x7ffd0000;
