@@ -59,25 +59,8 @@ CallPatcher::~CallPatcher() {
   if (counters_) munmap(counters_, kPatchCountersSize);
 }
 
-void CallPatcher::on_exec(pid_t pid, std::optional<vsyscall::VdsoFunctions> fns) {
-  Process fresh;
-  fresh.fns = fns;
-  procs_[pid] = std::move(fresh);
-}
-
-void CallPatcher::on_fork(pid_t parent, pid_t child) {
-  auto it = procs_.find(parent);
-  if (it == procs_.end()) return;
-  procs_[child] = it->second;
-  // The child's calls count at the parent's sites, in the same shared counters.
-  on_shared_counters(parent);
-  on_shared_counters(child);
-}
-
-void CallPatcher::on_shared_counters(pid_t pid) {
-  auto it = procs_.find(pid);
-  if (it == procs_.end() || it->second.shared) return;
-  Process& p = it->second;
+void CallPatcher::on_shared_counters(PatchState& p, pid_t pid) {
+  if (p.shared) return;
   p.shared = true;
   ProcessMemory mem(pid);
   const uint8_t lock = vsyscall::kLockPrefix;
@@ -86,18 +69,12 @@ void CallPatcher::on_shared_counters(pid_t pid) {
              std::span<const uint8_t>(&lock, 1));
 }
 
-bool CallPatcher::has_patches(pid_t pid) const {
-  auto it = procs_.find(pid);
-  return it != procs_.end() && it->second.page != 0;
+bool CallPatcher::wants(PatchState& p, uint64_t return_address) {
+  if (!ok() || p.disabled || !p.fns) return false;
+  return p.attempted.insert(return_address).second;
 }
 
-bool CallPatcher::wants(pid_t pid, uint64_t return_address) {
-  auto it = procs_.find(pid);
-  if (!ok() || it == procs_.end() || it->second.disabled || !it->second.fns) return false;
-  return it->second.attempted.insert(return_address).second;
-}
-
-bool CallPatcher::map_trampoline(Process& p, pid_t pid, pid_t tid, std::vector<siginfo_t>& deferred,
+bool CallPatcher::map_trampoline(PatchState& p, pid_t pid, pid_t tid, std::vector<siginfo_t>& deferred,
                                  std::string& why) {
   const auto hole = low_hole(read_maps(pid), kTrampolineMapSize);
   if (!hole) {
@@ -152,11 +129,10 @@ bool CallPatcher::map_trampoline(Process& p, pid_t pid, pid_t tid, std::vector<s
   return true;
 }
 
-CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry entry,
+CallPatcher::Result CallPatcher::patch(PatchState& p, pid_t pid, pid_t tid, vsyscall::Entry entry,
                                        uint64_t return_address, const StopOthers& stop_others,
                                        std::vector<siginfo_t>& deferred) {
   Result r;
-  Process& p = procs_[pid];
   if (p.disabled || !p.fns) {
     r.reason = "not patchable in this process";
     return r;
@@ -165,7 +141,7 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
   auto site = vsyscall::find_call_site(mem, return_address, vsyscall::entry_address(entry), &r.reason);
   if (!site) return r;
   r.form = site->form;
-  for (const Site& s : p.sites) {
+  for (const PatchState::Site& s : p.sites) {
     if (s.field_addr == site->field_addr) {
       r.reason = "shares its patched address with another site";
       return r;
@@ -199,7 +175,7 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
     r.reason = "the trampoline is out of the instruction's reach";
     return r;
   }
-  Site s;
+  PatchState::Site s;
   s.field_addr = site->field_addr;
   s.original.resize(site->field_size());
   if (mem.read_partial(s.field_addr, s.original) != s.original.size()) {
@@ -229,11 +205,9 @@ CallPatcher::Result CallPatcher::patch(pid_t pid, pid_t tid, vsyscall::Entry ent
   return r;
 }
 
-std::optional<CallPatcher::Rewound> CallPatcher::rewind(pid_t pid, pid_t tid,
+std::optional<CallPatcher::Rewound> CallPatcher::rewind(const PatchState& p, pid_t tid,
                                                         const vsyscall::Gpr& regs) {
-  auto it = procs_.find(pid);
-  if (it == procs_.end() || !it->second.page) return std::nullopt;
-  const Process& p = it->second;
+  if (!p.page) return std::nullopt;
   if (regs.rip < p.page || regs.rip >= p.page + vsyscall::kTrampolineCodeSize) return std::nullopt;
   const auto entry = vsyscall::trampoline_copy_entry(regs.rip - p.page);
   if (!entry) return std::nullopt;
@@ -254,15 +228,12 @@ std::optional<CallPatcher::Rewound> CallPatcher::rewind(pid_t pid, pid_t tid,
                  p.page + vsyscall::trampoline_reset_trap_offset()};
 }
 
-void CallPatcher::unpatch_all(pid_t pid, pid_t tid, const StopOthers& stop_others) {
-  auto it = procs_.find(pid);
-  if (it == procs_.end()) return;
-  Process& p = it->second;
+void CallPatcher::unpatch_all(PatchState& p, pid_t tid, const StopOthers& stop_others) {
   p.disabled = true;
   if (p.sites.empty()) return;
   ProcessMemory mem(tid);
   auto resume = stop_others();
-  for (const Site& s : p.sites) mem.poke(s.field_addr, s.original);
+  for (const PatchState::Site& s : p.sites) mem.poke(s.field_addr, s.original);
   resume();
   p.sites.clear();
 }

@@ -29,6 +29,26 @@
 
 namespace emulator {
 
+// One process's patches: the image's vDSO functions, its trampoline page, its patched sites.
+// The engine keeps it with the rest of the process (emulator/trace/process.h); a fork copies
+// it, an exec starts a new one.
+struct PatchState {
+  struct Site {
+    uint64_t field_addr = 0;
+    std::vector<uint8_t> original;
+    std::vector<uint8_t> patched;
+    uint64_t stub = 0;
+  };
+  std::optional<vsyscall::VdsoFunctions> fns;  // none: no vDSO of ours, nothing is patched
+  uint64_t page = 0;                           // the trampoline page, 0 until the first patch
+  size_t stubs = 0;                            // stubs used
+  bool disabled = false;  // seccomp filters of its own: calls must go through the page
+  bool shared = false;    // counters other threads or processes increment too: lock
+  std::set<uint64_t> attempted;  // return addresses
+  std::vector<Site> sites;
+  std::unordered_map<uint64_t, uint32_t> stub_counter;  // stub address -> counter index
+};
+
 class CallPatcher {
  public:
   CallPatcher(pid_t supervisor, vsyscall::TrampolineFlavor flavor);
@@ -39,23 +59,13 @@ class CallPatcher {
   // False if the counters object could not be made: then nothing is ever patched.
   bool ok() const { return counters_ != nullptr; }
 
-  // A new image in `pid` whose vDSO functions are at `fns` (nullopt: no vDSO of ours, so no
-  // patching in that image).
-  void on_exec(pid_t pid, std::optional<vsyscall::VdsoFunctions> fns);
-  // A new process that shares the parent's patched code (fork).
-  void on_fork(pid_t parent, pid_t child);
-  // A second thread (or a fork) can now increment `pid`'s counters at the same time as this
-  // one: its stubs count with a locked increment from now on. No thread of `pid` may be
-  // running user code (the new thread has not run yet; the caller is stopped).
-  void on_shared_counters(pid_t pid);
-  void on_exit(pid_t pid) { procs_.erase(pid); }
-  // The process (or a filter it inherited) has seccomp filters of its own: its calls must go
-  // through the page, where they apply.
-  void disable(pid_t pid) { procs_[pid].disabled = true; }
-  bool has_patches(pid_t pid) const;
+  // A second thread or a fork can now increment the counters of process `pid` (state `p`) at
+  // the same time as this one: its stubs count with a locked increment from now on. No thread
+  // of `pid` may be running user code (the new thread has not run yet; the caller is stopped).
+  void on_shared_counters(PatchState& p, pid_t pid);
 
-  // Whether the call from `return_address` in `pid` should be patched now (once per site).
-  bool wants(pid_t pid, uint64_t return_address);
+  // Whether the call from `return_address` should be patched now (once per site).
+  bool wants(PatchState& p, uint64_t return_address);
 
   struct Result {
     bool patched = false;
@@ -69,8 +79,9 @@ class CallPatcher {
   // resumes them (the set-up runs and the code is rewritten while all are stopped). Signals that arrived while the
   // set-up ran are appended to `deferred`.
   using StopOthers = std::function<std::function<void()>()>;
-  Result patch(pid_t pid, pid_t tid, vsyscall::Entry entry, uint64_t return_address,
-               const StopOthers& stop_others, std::vector<siginfo_t>& deferred);
+  Result patch(PatchState& p, pid_t pid, pid_t tid, vsyscall::Entry entry,
+               uint64_t return_address, const StopOthers& stop_others,
+               std::vector<siginfo_t>& deferred);
 
   // A SIGSEGV at `regs` (a thread of `pid`) on one of the trampoline's copies to the program's
   // pointer: the registers of the call as made, to run it again the slow way (and the call is
@@ -80,32 +91,17 @@ class CallPatcher {
     vsyscall::Gpr call;
     uint64_t reset_trap = 0;
   };
-  std::optional<Rewound> rewind(pid_t pid, pid_t tid, const vsyscall::Gpr& regs);
+  std::optional<Rewound> rewind(const PatchState& p, pid_t tid, const vsyscall::Gpr& regs);
 
-  // Puts back every patched site's original bytes (all threads stopped by `stop_others`).
-  void unpatch_all(pid_t pid, pid_t tid, const StopOthers& stop_others);
+  // Puts back every patched site's original bytes (all threads stopped by `stop_others`) and
+  // patches nothing more in that process.
+  void unpatch_all(PatchState& p, pid_t tid, const StopOthers& stop_others);
 
   // Calls made through counter `index` so far.
   uint64_t count(uint32_t index) const;
 
  private:
-  struct Site {
-    uint64_t field_addr = 0;
-    std::vector<uint8_t> original;
-    std::vector<uint8_t> patched;
-    uint64_t stub = 0;
-  };
-  struct Process {
-    std::optional<vsyscall::VdsoFunctions> fns;
-    uint64_t page = 0;  // the trampoline page, 0 until the first patch
-    size_t stubs = 0;   // stubs used
-    bool disabled = false;
-    bool shared = false;  // counters other threads or processes increment too: lock
-    std::set<uint64_t> attempted;  // return addresses
-    std::vector<Site> sites;
-    std::unordered_map<uint64_t, uint32_t> stub_counter;  // stub address -> counter index
-  };
-  bool map_trampoline(Process& p, pid_t pid, pid_t tid, std::vector<siginfo_t>& deferred,
+  bool map_trampoline(PatchState& p, pid_t pid, pid_t tid, std::vector<siginfo_t>& deferred,
                       std::string& why);
 
   pid_t supervisor_;
@@ -113,7 +109,6 @@ class CallPatcher {
   UniqueFd counters_fd_;
   uint64_t* counters_ = nullptr;
   uint32_t next_counter_ = 0;
-  std::unordered_map<pid_t, Process> procs_;
 };
 
 // Bytes of the shared counters object: one 8-byte counter per patched site of the whole run.

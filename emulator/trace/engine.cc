@@ -220,15 +220,16 @@ Resume Engine::on_stop(Tracee& t, int status) {
           c.tgid = 0;  // a thread or a process: learnt from /proc when needed
           // A thread counts in its process's counters; a process made by clone() shares
           // the patched code it was cloned with.
-          if (patcher_ && patcher_->has_patches(tgid_of(t))) {
+          Process& parent = process(tgid_of(t));
+          if (patcher_ && parent.patches.page) {
             if (tgid_of(c) != tgid_of(t))
-              patcher_->on_fork(tgid_of(t), tgid_of(c));
+              on_new_process(tgid_of(t), tgid_of(c));
             else
-              patcher_->on_shared_counters(tgid_of(t));
+              patcher_->on_shared_counters(parent.patches, tgid_of(t));
           }
         } else {
           c.tgid = static_cast<pid_t>(*child);
-          if (patcher_) patcher_->on_fork(tgid_of(t), c.tgid);
+          on_new_process(tgid_of(t), c.tgid);
           // The child may already have stopped (and been recorded) before this event.
           if (!report_.has_image(c.tgid)) {
             // Copies: new_image() may move the parent's record.
@@ -256,6 +257,16 @@ Resume Engine::on_stop(Tracee& t, int status) {
       return {Resume::Kind::kListen, 0};
     default:
       return Resume::cont();
+  }
+}
+
+void Engine::on_new_process(pid_t parent, pid_t child) {
+  Process& p = process(parent);
+  Process& c = processes_[child] = p;
+  // The child's calls count at the parent's sites, in the same shared counters.
+  if (patcher_ && p.patches.page) {
+    patcher_->on_shared_counters(p.patches, parent);
+    patcher_->on_shared_counters(c.patches, child);
   }
 }
 
@@ -288,7 +299,7 @@ void Engine::on_exec(Tracee& t) {
   self.tgid = self.tid;
   self.pending = Tracee::Pending::kNone;
   self.patch_return = 0;
-  shadow_pages_.erase(self.tid);  // the old image's mappings are gone
+  processes_[self.tid] = Process{};  // the old image's mappings are gone
   std::optional<vsyscall::VdsoFunctions> patch_into;
   char exe[4096];
   std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
@@ -326,7 +337,7 @@ void Engine::on_exec(Tracee& t) {
     }
     requeue(self, deferred);
   }
-  if (patcher_) patcher_->on_exec(self.tid, patch_into);
+  process(self.tid).patches.fns = patch_into;
   report_.new_image(self.tid, executable, vdso_note);
   VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "emulator/inject/call_patcher.h"
+#include "emulator/trace/process.h"
 #include "emulator/report/disasm.h"
 #include "emulator/report/recorder.h"
 #include "emulator/report/report.h"
@@ -106,11 +107,14 @@ class Engine {
 
  private:
   Tracee& tracee(pid_t tid);
+  Process& process(pid_t pid) { return processes_[pid]; }
   pid_t tgid_of(Tracee& t);
   ProcessReport& image_of(Tracee& t);
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
+  // A fork (or a clone that made a process): the child's memory is a copy of the parent's.
+  void on_new_process(pid_t parent, pid_t child);
   void apply(pid_t tid, const Resume& r);
   // Sends signals taken out of the way while vdsorun ran code in the thread again; their
   // original siginfo is put back at their signal-delivery-stop.
@@ -172,14 +176,15 @@ class Engine {
   Recorder recorder_{report_};
   Disassembler disasm_;
   std::unordered_map<pid_t, Tracee> tracees_;
-  // Per process: where its read-only copy of the page image is (displaced reads), 0 if none.
-  std::unordered_map<pid_t, uint64_t> shadow_pages_;
+  // Per process (thread group id): its state for the current image.
+  std::unordered_map<pid_t, Process> processes_;
   pid_t main_pid_ = 0;
   int main_status_ = 0;
   bool main_done_ = false;
   // Seccomp filters every tracee has without adding its own: vdsorun's own plus ours.
   long inherited_filters_ = 1;
-  // Call-site patching (null when off); the injected vDSO's functions relative to its base.
+  // Call-site patching (null when off; the state is in each Process); the injected vDSO's
+  // functions relative to its base.
   std::unique_ptr<CallPatcher> patcher_;
   std::optional<vsyscall::VdsoFunctions> vdso_functions_;
   struct PatchedSite {

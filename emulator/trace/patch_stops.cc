@@ -17,7 +17,8 @@
 namespace emulator {
 
 void Engine::patch_later(Tracee& t, vsyscall::Entry entry, uint64_t return_address) {
-  if (!patcher_ || t.patch_return || !patcher_->wants(tgid_of(t), return_address)) return;
+  if (!patcher_ || t.patch_return || !patcher_->wants(process(tgid_of(t)).patches, return_address))
+    return;
   // At a seccomp stop nothing but the answer may change; the interrupt stops the thread right
   // after the kernel's emulated `ret`, in the program's own code.
   t.patch_return = return_address;
@@ -31,12 +32,12 @@ void Engine::patch_now(Tracee& t) {
   const size_t image = report_.image_index(pid);
   SiteStats& site = report_.image_at(image).entries[t.patch_entry].call_sites[ret];
   if (has_own_seccomp_filters(t.tid)) {
-    patcher_->disable(pid);
+    process(pid).patches.disabled = true;
     site.not_patched = "the process has seccomp filters of its own";
     return;
   }
   std::vector<siginfo_t> deferred;
-  auto r = patcher_->patch(pid, t.tid, t.patch_entry, ret,
+  auto r = patcher_->patch(process(pid).patches, pid, t.tid, t.patch_entry, ret,
                            [&] { return stop_other_threads(pid, t.tid); }, deferred);
   requeue(t, deferred);
   if (!r.patched) {
@@ -53,7 +54,7 @@ void Engine::patch_now(Tracee& t) {
 
 std::optional<Resume> Engine::rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs) {
   if (!patcher_) return std::nullopt;
-  auto rewound = patcher_->rewind(tgid_of(t), t.tid, regs);
+  auto rewound = patcher_->rewind(process(tgid_of(t)).patches, t.tid, regs);
   if (!rewound) return std::nullopt;
   // Run the call again from its entry, unpatched: the page (or vdsorun's emulation of it)
   // gives the kernel's answer to the bad pointer. First the divide error, so that answer does
@@ -77,9 +78,10 @@ std::optional<Resume> Engine::on_rewound_call_trap(Tracee& t) {
 void Engine::on_seccomp_install(Tracee& t) {
   if (!patcher_) return;
   const pid_t pid = tgid_of(t);
-  if (patcher_->has_patches(pid))
+  PatchState& p = process(pid).patches;
+  if (!p.sites.empty())
     VDSORUN_LOG(kDebug, "pid %d installs a seccomp filter: patched call sites restored", t.tid);
-  patcher_->unpatch_all(pid, t.tid, [&] { return stop_other_threads(pid, t.tid); });
+  patcher_->unpatch_all(p, t.tid, [&] { return stop_other_threads(pid, t.tid); });
 }
 
 std::function<void()> Engine::stop_other_threads(pid_t pid, pid_t self) {

@@ -370,7 +370,7 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
     case S::kUnsupported:
     default: {
       // Let the CPU run it against a copy of the page, if one register clearly addresses it.
-      uint64_t& shadow = shadow_pages_[tgid_of(t)];
+      uint64_t& shadow = process(tgid_of(t)).shadow_page;
       std::optional<OthersStopped> others;  // mapping the copy borrows code bytes at rip
       if (!shadow) others.emplace(*this, tgid_of(t), t.tid);
       auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
