@@ -230,6 +230,9 @@ Resume Engine::on_stop(Tracee& t, int status) {
         } else {
           c.tgid = static_cast<pid_t>(*child);
           on_new_process(tgid_of(t), c.tgid);
+          // A vfork child shares its parent's memory until it execs: a patch it made would
+          // change the parent behind the parent's back.
+          if (event == PTRACE_EVENT_VFORK) process(c.tgid).patches.disabled = true;
           // The child may already have stopped (and been recorded) before this event.
           if (!report_.has_image(c.tgid)) {
             // Copies: new_image() may move the parent's record.
