@@ -45,6 +45,16 @@ TEST(Options, ParsesEveryMode) {
             emulator::VdsoMode::kHost);
 }
 
+TEST(Options, PatchIsAutoUnlessOff) {
+  EXPECT_TRUE(parse_options({"v", "p"}, nullptr).patch);
+  EXPECT_TRUE(parse_options({"v", "--patch=auto", "p"}, nullptr).patch);
+  EXPECT_FALSE(parse_options({"v", "--patch=off", "p"}, nullptr).patch);
+  EXPECT_FALSE(parse_options({"v", "--patch", "off", "p"}, nullptr).patch);
+  EXPECT_EQ(program_index({"vdsorun", "--patch", "off", "ls"}), 3u);
+  EXPECT_THROW(parse_options({"v", "--patch=on", "p"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--patch=", "p"}, nullptr), UsageError);
+}
+
 TEST(Options, ReportFileAndLogLevels) {
   Options o = parse_options({"v", "-o", "out.json", "-vv", "p"}, nullptr);
   EXPECT_EQ(o.report_file, "out.json");
