@@ -11,10 +11,13 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <system_error>
+#include <vector>
 
 #include "emulator/engine.h"
 #include "emulator/log.h"
 #include "emulator/maps.h"
+#include "emulator/own_thread.h"
 #include "emulator/report.h"
 #include "emulator/seccomp_policy.h"
 #include "emulator/spawn.h"
@@ -72,6 +75,23 @@ vsyscall::HostMode detect_host_mode() {
   return vsyscall::host_mode_from_maps(*maps);
 }
 
+// Opens /dev/null on each of fds 0-2 that is not open, as daemons do; returns those fds (the
+// program gets them closed again, as it would without vdsorun).
+std::vector<int> open_missing_standard_fds() {
+  std::vector<int> missing;
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open() returns the lowest free descriptor: this one.
+    const int got = ::open("/dev/null", O_RDWR);
+    if (got != fd) {
+      if (got >= 0) ::close(got);
+      continue;  // nothing better to do; the report may then go to an unexpected place
+    }
+    missing.push_back(fd);
+  }
+  return missing;
+}
+
 bool write_all(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
@@ -100,7 +120,7 @@ std::string describe_status(int status) {
   return "?";
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   const std::vector<std::string> args(argv, argv + argc);
   cli::Options opts;
   try {
@@ -151,8 +171,8 @@ int run(int argc, char** argv) {
   const auto restore = install_signal_handlers();
   std::optional<emulator::PendingSpawn> pending;
   try {
-    pending.emplace(
-        emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore));
+    pending.emplace(emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore,
+                                           closed_std_fds));
   } catch (const emulator::SpawnError& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
     return e.exit_code();
@@ -225,13 +245,35 @@ int run(int argc, char** argv) {
   return kExitFailure;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int guarded_run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   try {
-    return run(argc, argv);
+    return run(argc, argv, closed_std_fds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
     return kExitFailure;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before anything can open a file: a descriptor 0-2 our parent left closed would otherwise be
+  // taken by the report file or a pipe, and a message for stderr would land in it.
+  const std::vector<int> closed_std_fds = open_missing_standard_fds();
+  // The main thread's stack is as small as RLIMIT_STACK, which is the program's to choose
+  // (`ulimit -s 16`; sh sets the hard limit too, so we cannot raise it). vdsorun's work runs
+  // on a thread whose stack vdsorun sizes; that thread is also the tracer (every ptrace call
+  // and the spawn happen on it).
+  constexpr size_t kWorkStack = size_t{8} << 20;
+  int code = kExitFailure;
+  try {
+    emulator::OwnThread worker;
+    worker.start([&](std::stop_token) { code = guarded_run(argc, argv, closed_std_fds); },
+                 kWorkStack);
+    worker.join();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "vdsorun: starting the supervisor thread: %s\n", e.what());
+    return kExitFailure;
+  }
+  return code;
 }
