@@ -30,6 +30,9 @@ long trace_options() {
 }
 
 std::vector<std::string> exec_candidates(const std::string& program, const char* path_env) {
+  // execvp("") fails with ENOENT without searching (POSIX: an empty pathname is not found);
+  // searching would find "DIR/", a directory: EACCES, 126 instead of env(1)'s 127.
+  if (program.empty()) return {};
   if (program.find('/') != std::string::npos) return {program};
   std::string_view path = path_env ? path_env : "/bin:/usr/bin";
   std::vector<std::string> out;

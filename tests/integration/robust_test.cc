@@ -97,5 +97,17 @@ TEST(Robust, ClosedStandardDescriptorsStayClosedForTheProgram) {
   }
 }
 
+TEST(Robust, EmptyProgramNameGives127LikeEnv) {
+  const RunResult r = run_command({vdsorun_path(), ""});
+  EXPECT_TRUE(r.exited && r.exit_code == 127) << r.describe();
+  EXPECT_NE(r.err.find("vdsorun:"), std::string::npos) << r.describe();
+}
+
+TEST(Robust, QuietTwiceIsAccepted) {
+  const RunResult r = run_command({vdsorun_path(), "-q", "-q", program("call_entries"), "time"});
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.describe();
+  EXPECT_EQ(r.err, "");
+}
+
 }  // namespace
 }  // namespace integration

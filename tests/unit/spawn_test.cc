@@ -25,6 +25,18 @@ TEST(Spawn, NameWithSlashIsUsedAsIs) {
   EXPECT_EQ(exec_candidates("/bin/true", "/a"), (std::vector<std::string>{"/bin/true"}));
 }
 
+// execvp("") is ENOENT without a search; env(1) exits 127 for it.
+TEST(Spawn, EmptyNameHasNoCandidates) {
+  EXPECT_TRUE(exec_candidates("", "/a:/b").empty());
+  BpfProgram filter = vsyscall_filter();
+  try {
+    spawn_traced("", {""}, filter, {});
+    FAIL() << "spawn of an empty name succeeded";
+  } catch (const SpawnError& e) {
+    EXPECT_EQ(e.exit_code(), 127) << e.what();
+  }
+}
+
 TEST(Spawn, MissingProgramIs127) {
   BpfProgram filter = vsyscall_filter();
   try {
