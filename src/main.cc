@@ -33,8 +33,9 @@ namespace {
 constexpr int kExitFailure = 125;
 std::atomic<pid_t> g_main_pid{0};
 
-// Termination signals sent to vdsorun by another process go on to the program. Those the
-// terminal sends (si_code SI_KERNEL) reach the program directly: it is in our process group.
+// Signals sent to vdsorun by another process (kill, timeout(1), a supervisor) go on to the
+// program: to the sender, vdsorun's pid stands for the program. Those the terminal sends
+// (si_code SI_KERNEL) reach the program directly: it is in our process group.
 void forward_signal(int sig, siginfo_t* si, void*) {
   const pid_t pid = g_main_pid.load();
   if (pid > 0 && si->si_code != SI_KERNEL) kill(pid, sig);
@@ -48,8 +49,6 @@ std::vector<emulator::SavedDisposition> install_signal_handlers() {
   auto install = [&](int sig, struct sigaction sa) {
     emulator::SavedDisposition d{sig, {}};
     sigaction(sig, nullptr, &d.action);
-    // A signal our parent told us to ignore stays ignored, for us and for the program.
-    if (d.action.sa_handler == SIG_IGN) return;
     sigaction(sig, &sa, nullptr);
     saved.push_back(d);
   };
@@ -57,14 +56,20 @@ std::vector<emulator::SavedDisposition> install_signal_handlers() {
   fwd.sa_sigaction = forward_signal;
   fwd.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&fwd.sa_mask);
+  // Forwarded even when our parent left them ignored (a background job of a script ignores
+  // SIGINT and SIGQUIT): the program gets SIG_IGN back before its exec, and its own
+  // disposition decides, as if the signal had been sent to it. Like timeout(1).
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) install(sig, fwd);
-  // Job control: the tracer itself must not stop on a terminal stop signal (the program's
-  // group-stop is mirrored instead), nor die writing a report to a closed pipe.
+  // Job control: the tracer itself must not stop on a stop signal (the program's group-stop
+  // is mirrored instead). A stop signal sent to vdsorun with kill(1) goes on to the program,
+  // which stops (or not) as it would natively; the terminal's reaches it directly.
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) install(sig, fwd);
+  // Nor may it die writing a report to a closed pipe (kept ignored if it was).
   struct sigaction ign {};
   ign.sa_handler = ignore_signal;
   ign.sa_flags = SA_RESTART;
   sigemptyset(&ign.sa_mask);
-  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE}) install(sig, ign);
+  install(SIGPIPE, ign);
   return saved;
 }
 

@@ -109,5 +109,67 @@ TEST(Robust, QuietTwiceIsAccepted) {
   EXPECT_EQ(r.err, "");
 }
 
+// Runs `vdsorun -q catch_signal NAME` with `ignored` set to SIG_IGN (as a script's background
+// job has SIGINT and SIGQUIT), sends `sig` to vdsorun once the program is ready, and returns
+// what the program printed.
+std::string signal_through_vdsorun(const char* name, int sig, int ignored) {
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) return "pipe failed";
+  const std::string vdsorun = vdsorun_path(), prog = program("catch_signal");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    signal(ignored, SIG_IGN);
+    // Not the test's process group: a terminal's job control is not part of this test.
+    setpgid(0, 0);
+    execl(vdsorun.c_str(), vdsorun.c_str(), "-q", prog.c_str(), name, static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  std::string text;
+  bool sent = false;
+  while (true) {
+    pollfd p{out[0], POLLIN, 0};
+    if (poll(&p, 1, 60'000) != 1) {  // a hang guard, not a timing assertion
+      kill(pid, SIGKILL);
+      text += "[hung]";
+      break;
+    }
+    char buf[256];
+    const ssize_t n = read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<size_t>(n));
+    if (!sent && text.find('\n') != std::string::npos) {
+      kill(pid, sig);
+      sent = true;
+    }
+  }
+  close(out[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const size_t nl = text.find('\n');
+  return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+TEST(Robust, SignalIgnoredByTheCallerStillReachesAProgramThatHandlesIt) {
+  EXPECT_EQ(signal_through_vdsorun("INT", SIGINT, SIGINT), "OK caught SIGINT\n");
+  EXPECT_EQ(signal_through_vdsorun("QUIT", SIGQUIT, SIGQUIT), "OK caught SIGQUIT\n");
+}
+
+TEST(Robust, StopSignalSentToVdsorunGoesOnToTheProgram) {
+  EXPECT_EQ(signal_through_vdsorun("TSTP", SIGTSTP, 0), "OK caught SIGTSTP\n");
+}
+
+// What the program inherits is unchanged: a SIGINT its caller ignored stays ignored for it.
+TEST(Robust, IgnoredSignalStaysIgnoredForTheProgram) {
+  const std::string cmd = "trap '' INT QUIT; exec " + quoted(vdsorun_path()) +
+                          " -q grep -E '^Sig(Blk|Ign)' /proc/self/status";
+  const RunResult direct =
+      run_command({"sh", "-c", "trap '' INT QUIT; exec grep -E '^Sig(Blk|Ign)' /proc/self/status"});
+  const RunResult traced = run_command({"sh", "-c", cmd});
+  ASSERT_TRUE(direct.exited && direct.exit_code == 0) << direct.describe();
+  EXPECT_EQ(traced.out, direct.out) << traced.describe();
+}
+
 }  // namespace
 }  // namespace integration
