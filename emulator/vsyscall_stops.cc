@@ -113,22 +113,43 @@ Resume Engine::on_seccomp(Tracee& t) {
   // PTRACE_GETEVENTMSG is the SECCOMP_RET_DATA of the filter that asked for the stop.
   const auto data = get_event_msg(t.tid);
   if (!data) return {Resume::Kind::kNothing, 0};
-  if (*data == kTraceDataInjectDone) {
+  auto regs = get_regs(t.tid);
+  if (!regs) return {Resume::Kind::kNothing, 0};
+  if (*data == kTraceDataInjectDone && regs->orig_rax == SYS_getpid &&
+      regs->rdi == kInjectDoneMagic) {
     // The injection stub's marker outside an injection (the injector waits for its own): a
     // program that called getpid with the magic value. Let the getpid run.
     return Resume::cont();
   }
-  auto regs = get_regs(t.tid);
-  if (!regs) return {Resume::Kind::kNothing, 0};
   auto entry = vsyscall::entry_at(regs->rip);
-  if (!entry) {
-    // Our filter stops only calls from the page, and the kernel consults seccomp only for
-    // exact entries. Another data value is the program's own filter asking for a tracer
-    // (stacked filters: for equal actions the newest filter's data wins): let it run, as
-    // vdsorun always has.
-    VDSORUN_LOG(kDebug, "pid %d: seccomp stop (data %#lx) for %s at %#llx: not a vsyscall", t.tid,
-                *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
+  // Our filter stops only calls from the page with kTraceDataVsyscall (and the kernel consults
+  // seccomp only for exact entries). Any other stop is the program's own filter asking for a
+  // tracer (stacked filters: for equal actions the newest filter's data wins). The program
+  // has none: answer as the kernel answers an untraced program, -ENOSYS without the call
+  // (kernel/seccomp.c, SECCOMP_RET_TRACE). In --vsyscall=none the call never reaches seccomp
+  // on a real kernel: it faults first, as it does below.
+  const bool ours = *data == kTraceDataVsyscall && vsyscall::in_page(regs->rip);
+  if (!ours && !(entry && opts_.mode == vsyscall::Mode::kNone)) {
+    VDSORUN_LOG(kDebug, "pid %d: the program's own seccomp stop (data %#lx) for %s at %#llx: -ENOSYS",
+                t.tid, *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
                 static_cast<unsigned long long>(regs->rip));
+    Gpr w = *regs;
+    w.orig_rax = static_cast<uint64_t>(-1);
+    w.rax = static_cast<uint64_t>(-ENOSYS);
+    if (entry && opts_.mode == vsyscall::Mode::kNative) {
+      // The page's own `syscall` (entry + 7) was the call the filter refused.
+      w.rcx = regs->rip + 9;
+      w.r11 = regs->eflags;
+    }
+    set_regs(t.tid, w);
+    if (entry) {
+      const uint64_t ret_addr = ProcessMemory(t.tid).read_u64(regs->rsp).value_or(0);
+      record_call(t, regs->rip, ret_addr, "ENOSYS");
+    }
+    return Resume::cont();
+  }
+  if (!entry) {
+    // Ours but off an entry: the kernel never consults seccomp there; nothing to do.
     return Resume::cont();
   }
   ProcessMemory mem(t.tid);

@@ -236,6 +236,12 @@ std::vector<Row> build() {
   add("seccomp_self_kill", "seccomp_self", {"kill"},
       entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompOutranks);
 
+  // --- the program's own SECCOMP_RET_TRACE: it has no tracer, so the kernel answers -ENOSYS
+  // without running the call, vsyscalls included; none faults before seccomp is consulted ---
+  add("seccomp_trace_untraced", "seccomp_trace", {},
+      entry_call(caught(none_call(kGettimeofday, true)),
+                 ok({"OK seccomp_trace getpid=-38 openat=-38 time=-38 vsyscall=-38"})));
+
   // --- concurrency, fork, exec, vfork, a shell ---
   add("threads_8x3400", "threads", {"8", "3400"},
       entry_call(caught(none_call(kGettimeofday, false)), ok({"OK threads n=8 calls=81600"})));
