@@ -134,7 +134,15 @@ int Engine::run(const SpawnedProgram& program) {
   Tracee& first = tracee(program.pid);
   first.tgid = program.pid;
   apply(program.pid, on_stop(first, program.exec_status));
+  // Stops are served in rounds: block for one report, collect every other report already
+  // waiting (WNOHANG), then serve them all in the order collected before collecting again.
+  // Serving one report per waitpid(-1) starved threads: Linux scans the children in a fixed
+  // order, so threads early in it that stop again at once were always served first (with
+  // 1000 threads calling vsyscalls, one call waited for seconds). In rounds, a thread that is
+  // stopped waits for at most one round, whatever the others do.
+  std::vector<std::pair<pid_t, int>> round;
   while (true) {
+    round.clear();
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
@@ -142,19 +150,25 @@ int Engine::run(const SpawnedProgram& program) {
       if (errno == ECHILD) break;
       throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
     }
-    if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      if (tid == main_pid_) {
-        main_status_ = status;
-        main_done_ = true;
-      }
-      tracees_.erase(tid);
-      continue;
-    }
-    if (!WIFSTOPPED(status)) continue;
-    Tracee& t = tracee(tid);
-    apply(tid, on_stop(t, status));
+    round.emplace_back(tid, status);
+    while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) round.emplace_back(tid, status);
+    for (const auto& [id, st] : round) serve(id, st);
   }
   return main_status_;
+}
+
+void Engine::serve(pid_t tid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (tid == main_pid_) {
+      main_status_ = status;
+      main_done_ = true;
+    }
+    tracees_.erase(tid);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  Tracee& t = tracee(tid);
+  apply(tid, on_stop(t, status));
 }
 
 Resume Engine::on_stop(Tracee& t, int status) {

@@ -94,6 +94,8 @@ class Engine {
   Tracee& tracee(pid_t tid);
   pid_t tgid_of(Tracee& t);
   ProcessReport& image_of(Tracee& t);
+  // One wait report: an exit, or a stop answered and resumed.
+  void serve(pid_t tid, int status);
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
