@@ -280,7 +280,9 @@ void Engine::on_exec(Tracee& t) {
                   static_cast<unsigned long long>(inj->host_vdso));
     } else {
       vdso_note = "host vDSO (injection failed: " + why + ")";
-      VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",
+      // Info, not a warning: the program runs on, with the kernel's vDSO, as the man page
+      // says (a message at the default level would break -q's silence).
+      VDSORUN_LOG(kInfo, "pid %d: cannot inject the vDSO (%s): the program keeps the kernel's vDSO",
                   self.tid, why.c_str());
     }
     requeue(self, deferred);

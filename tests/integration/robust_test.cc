@@ -109,6 +109,22 @@ TEST(Robust, QuietTwiceIsAccepted) {
   EXPECT_EQ(r.err, "");
 }
 
+// An injection that fails (here: the program's RLIMIT_NOFILE leaves it no descriptor to open
+// the vDSO with) leaves the program the kernel's vDSO; vdsorun says so at -v only, in a
+// whole sentence.
+TEST(Robust, InjectionFailureIsReportedAtVerboseOnly) {
+  const std::string inner = "ulimit -n 3; exec " + quoted(program("call_entries")) + " time";
+  const RunResult quiet = run_command({vdsorun_path(), "-q", "sh", "-c", inner});
+  EXPECT_TRUE(quiet.exited && quiet.exit_code == 0) << quiet.describe();
+  EXPECT_EQ(quiet.out, "OK time calls=1\n");
+  EXPECT_EQ(quiet.err, "") << quiet.describe();
+  const RunResult verbose = run_command({vdsorun_path(), "-q", "-v", "sh", "-c", inner});
+  EXPECT_NE(verbose.err.find("cannot inject the vDSO (open("), std::string::npos)
+      << verbose.describe();
+  EXPECT_NE(verbose.err.find("the program keeps the kernel's vDSO\n"), std::string::npos)
+      << verbose.describe();
+}
+
 // Runs `vdsorun -q catch_signal NAME` with `ignored` set to SIG_IGN (as a script's background
 // job has SIGINT and SIGQUIT), sends `sig` to vdsorun once the program is ready, and returns
 // what the program printed.
