@@ -1,6 +1,7 @@
 // The event loop: waitpid(-1, __WALL) over the whole tree, one decision per stop.
 #include "emulator/engine.h"
 
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include "emulator/log.h"
 #include "emulator/maps.h"
 #include "emulator/ptrace_ops.h"
+#include "emulator/seccomp_policy.h"
 
 namespace emulator {
 
@@ -186,6 +188,7 @@ Resume Engine::on_stop(Tracee& t, int status) {
     case 0:
       return on_signal_stop(t, sig);
     case PTRACE_EVENT_SECCOMP:
+      if (on_untraced_clone(t)) return Resume::cont();
       return on_seccomp(t);
     case PTRACE_EVENT_EXEC:
       on_exec(t);
@@ -242,6 +245,21 @@ Resume Engine::on_signal_stop(Tracee& t, int sig) {
     if (auto r = on_sigsys(t)) return *r;
   }
   return Resume::cont(sig);
+}
+
+bool Engine::on_untraced_clone(Tracee& t) {
+  const auto data = get_event_msg(t.tid);
+  if (!data || *data != kTraceDataUntracedClone) return false;
+  auto regs = get_regs(t.tid);
+  if (!regs || regs->orig_rax != SYS_clone || (regs->rdi & CLONE_UNTRACED) == 0) return false;
+  // The child would keep our filter with no tracer, and its vsyscalls would fail (-ENOSYS).
+  // Without the flag it is followed like any child (a fork or clone event); the kernel runs
+  // the filters again with the new flags after this stop.
+  vsyscall::Gpr w = *regs;
+  w.rdi &= ~static_cast<uint64_t>(CLONE_UNTRACED);
+  set_regs(t.tid, w);
+  VDSORUN_LOG(kDebug, "pid %d: clone(CLONE_UNTRACED): flag cleared, the child is traced", t.tid);
+  return true;
 }
 
 void Engine::on_exec(Tracee& t) {

@@ -99,6 +99,9 @@ class Engine {
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
+  // clone(CLONE_UNTRACED) stopped by our filter: clears the flag; false if this stop is not
+  // that.
+  bool on_untraced_clone(Tracee& t);
   void apply(pid_t tid, const Resume& r);
   // Sends signals taken out of the way while vdsorun ran code in the thread again; their
   // original siginfo is put back at their signal-delivery-stop.

@@ -4,6 +4,7 @@
 #include "emulator/seccomp_policy.h"
 
 #include <linux/audit.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/syscall.h>
@@ -27,6 +28,10 @@ enum Line : uint8_t {
   kIsTime,
   kIsGetcpu,
   kIsGetpid,
+  kIsClone,
+  kLoadCloneFlags,
+  kIsCloneUntraced,
+  kRetUntracedClone,
   kLoadArg0Low,
   kIsMagicLow,
   kLoadArg0High,
@@ -67,6 +72,9 @@ sock_filter load(uint32_t offset) {
 sock_filter jeq(Line at, uint32_t k, Line if_equal, Line otherwise) {
   return BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, to(at, if_equal), to(at, otherwise));
 }
+sock_filter jset(Line at, uint32_t k, Line if_any_set, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, to(at, if_any_set), to(at, otherwise));
+}
 sock_filter jge(Line at, uint32_t k, Line if_greater_or_equal, Line otherwise) {
   return BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, to(at, if_greater_or_equal), to(at, otherwise));
 }
@@ -100,8 +108,16 @@ BpfProgram vsyscall_filter() {
      jeq(kIsTime, static_cast<uint32_t>(syscall_number(Entry::kTime)), kLoadIpHigh, kIsGetcpu));
   at(kIsGetcpu,
      jeq(kIsGetcpu, static_cast<uint32_t>(syscall_number(Entry::kGetcpu)), kLoadIpHigh, kIsGetpid));
-  // getpid: maybe the injection stub's marker; anything else is allowed.
-  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kRetAllow));
+  // getpid: maybe the injection stub's marker.
+  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kIsClone));
+  // clone(CLONE_UNTRACED): its child would keep this filter without a tracer, and every
+  // vsyscall it made would fail with ENOSYS; stop so the engine can clear the flag. (clone3
+  // keeps its flags in memory, out of a filter's reach.) Anything else is allowed.
+  at(kIsClone, jeq(kIsClone, SYS_clone, kLoadCloneFlags, kRetAllow));
+  // A = low half of args[0], the flags (CLONE_UNTRACED is bit 23).
+  at(kLoadCloneFlags, load(kArg0LowOffset));
+  at(kIsCloneUntraced, jset(kIsCloneUntraced, CLONE_UNTRACED, kRetUntracedClone, kRetAllow));
+  at(kRetUntracedClone, ret(SECCOMP_RET_TRACE | kTraceDataUntracedClone));
   // A = low half of args[0]; must be the magic's.
   at(kLoadArg0Low, load(kArg0LowOffset));
   at(kIsMagicLow, jeq(kIsMagicLow, low(kInjectDoneMagic), kLoadArg0High, kRetAllow));
