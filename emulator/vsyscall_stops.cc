@@ -130,7 +130,8 @@ Resume Engine::on_seccomp(Tracee& t) {
   // on a real kernel: it faults first, as it does below.
   const bool ours = *data == kTraceDataVsyscall && vsyscall::in_page(regs->rip);
   if (!ours && !(entry && opts_.mode == vsyscall::Mode::kNone)) {
-    VDSORUN_LOG(kDebug, "pid %d: the program's own seccomp stop (data %#lx) for %s at %#llx: -ENOSYS",
+    VDSORUN_LOG(kDebug,
+                "pid %d: the program's own seccomp stop (data %#lx) for %s at %#llx: -ENOSYS",
                 t.tid, *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
                 static_cast<unsigned long long>(regs->rip));
     Gpr w = *regs;
@@ -153,10 +154,24 @@ Resume Engine::on_seccomp(Tracee& t) {
     return Resume::cont();
   }
   ProcessMemory mem(t.tid);
-  uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
+  const auto ret_word = mem.read_u64(regs->rsp);
+  uint64_t ret_addr = ret_word.value_or(0);
 
   switch (vsyscall::on_seccomp_entry_call(opts_.mode)) {
     case Action::kNativeCall: {
+      if (!ret_word) {
+        // The kernel read [rsp] before this stop, so it is readable: it is we who are refused
+        // the program's memory. A non-dumpable program traced by a non-root user: Linux
+        // refuses process_vm_readv, /proc/PID/mem and (since 4.10, the tracer's credentials
+        // are checked) PTRACE_PEEKDATA. The kernel's own emulation makes the call with the
+        // program's rights and gives the same values; only rcx/r11 are kept where the page's
+        // own `syscall` would set them.
+        VDSORUN_LOG(kDebug,
+                    "pid %d: the program's memory is closed to us: the kernel makes the call",
+                    t.tid);
+        record_call(t, regs->rip, ret_addr, "native");
+        return Resume::cont();
+      }
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
       Gpr after = *regs;

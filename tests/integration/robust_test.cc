@@ -125,6 +125,31 @@ TEST(Robust, InjectionFailureIsReportedAtVerboseOnly) {
       << verbose.describe();
 }
 
+// A program that makes itself non-dumpable, run by a non-root user: Linux then refuses its
+// tracer process_vm_readv, /proc/PID/mem and PTRACE_PEEKDATA. Its vsyscalls must still work.
+TEST(Robust, NonDumpableProgramRunByAnUnprivilegedUser) {
+  std::vector<std::string> as_user;
+  if (getuid() == 0) {
+    const std::string setpriv = find_in_path("setpriv");
+    if (setpriv.empty()) GTEST_SKIP() << "run as root and setpriv(1) is not in PATH";
+    as_user = {setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"};
+    std::vector<std::string> probe = as_user;
+    probe.insert(probe.end(), {"sh", "-c", "test -x \"$0\" && test -x \"$1\"", vdsorun_path(),
+                               program("nondumpable")});
+    const RunResult r = run_command(probe);
+    if (!r.exited || r.exit_code != 0)
+      GTEST_SKIP() << "user 65534 cannot run the build's binaries (a private build directory)";
+  }
+  for (const char* mode : {"native", "emulate", "xonly"}) {
+    std::vector<std::string> cmd = as_user;
+    cmd.insert(cmd.end(),
+               {vdsorun_path(), "-q", std::string("--vsyscall=") + mode, program("nondumpable")});
+    const RunResult r = run_command(cmd);
+    EXPECT_TRUE(r.exited && r.exit_code == 0) << mode << ": " << r.describe();
+    EXPECT_EQ(r.out, "OK nondumpable gettimeofday=0 getcpu=0\n") << mode;
+  }
+}
+
 // Runs `vdsorun -q catch_signal NAME` with `ignored` set to SIG_IGN (as a script's background
 // job has SIGINT and SIGQUIT), sends `sig` to vdsorun once the program is ready, and returns
 // what the program printed.
