@@ -125,6 +125,24 @@ TEST(Robust, InjectionFailureIsReportedAtVerboseOnly) {
       << verbose.describe();
 }
 
+// The injection must not depend on the size of the argument list (an earlier injector took
+// its scratch memory from the new stack and gave up with about 14 900 arguments).
+TEST(Robust, HugeArgumentListStillGetsTheInjectedVdso) {
+  char dir[] = "/tmp/vdsorun-robust-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string file = std::string(dir) + "/report.json";
+  std::vector<std::string> cmd = {vdsorun_path(), "-q", "-o", file, "/bin/true"};
+  for (int i = 0; i < 30000; ++i) cmd.push_back(std::to_string(i));
+  const RunResult r = run_command(cmd);
+  std::ifstream in(file);
+  std::ostringstream s;
+  s << in.rdbuf();
+  unlink(file.c_str());
+  rmdir(dir);
+  EXPECT_TRUE(r.exited && r.exit_code == 0) << r.status_text() << r.err;
+  EXPECT_NE(s.str().find("\"vdso_mapping\": \"vdsorun vDSO at"), std::string::npos) << s.str();
+}
+
 // A program that makes itself non-dumpable, run by a non-root user: Linux then refuses its
 // tracer process_vm_readv, /proc/PID/mem and PTRACE_PEEKDATA. Its vsyscalls must still work.
 TEST(Robust, NonDumpableProgramRunByAnUnprivilegedUser) {
