@@ -41,6 +41,21 @@ void forward_signal(int sig, siginfo_t* si, void*) {
   if (pid > 0 && si->si_code != SI_KERNEL) kill(pid, sig);
 }
 
+// A stop signal forwarded by hand must be undone the same way: `kill -TSTP <vdsorun>` then
+// `kill -CONT <vdsorun>` stops and resumes the program, as the two would without vdsorun.
+// Any other SIGCONT is left alone: a shell's fg/bg signals the whole process group, which
+// reaches the program directly (forwarding it too would run its SIGCONT handler twice).
+std::atomic<bool> g_forwarded_stop{false};
+
+void forward_stop_signal(int sig, siginfo_t* si, void* ctx) {
+  if (si->si_code != SI_KERNEL && g_main_pid.load() > 0) g_forwarded_stop.store(true);
+  forward_signal(sig, si, ctx);
+}
+
+void forward_continue(int sig, siginfo_t* si, void* ctx) {
+  if (g_forwarded_stop.exchange(false)) forward_signal(sig, si, ctx);
+}
+
 void ignore_signal(int) {}
 
 // Installs vdsorun's handlers; returns the dispositions the child must get back.
@@ -63,7 +78,12 @@ std::vector<emulator::SavedDisposition> install_signal_handlers() {
   // Job control: the tracer itself must not stop on a stop signal (the program's group-stop
   // is mirrored instead). A stop signal sent to vdsorun with kill(1) goes on to the program,
   // which stops (or not) as it would natively; the terminal's reaches it directly.
-  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) install(sig, fwd);
+  struct sigaction fwd_stop = fwd;
+  fwd_stop.sa_sigaction = forward_stop_signal;
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) install(sig, fwd_stop);
+  struct sigaction fwd_cont = fwd;
+  fwd_cont.sa_sigaction = forward_continue;
+  install(SIGCONT, fwd_cont);
   // Nor may it die writing a report to a closed pipe (kept ignored if it was).
   struct sigaction ign {};
   ign.sa_handler = ignore_signal;

@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <vector>
 
@@ -217,6 +219,58 @@ TEST(Robust, SignalIgnoredByTheCallerStillReachesAProgramThatHandlesIt) {
 
 TEST(Robust, StopSignalSentToVdsorunGoesOnToTheProgram) {
   EXPECT_EQ(signal_through_vdsorun("TSTP", SIGTSTP, 0), "OK caught SIGTSTP\n");
+}
+
+// The state letter of /proc/PID/stat ('S' sleeping, 'T' stopped, 't' stopped under ptrace).
+char proc_state(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() ? '?' : text[paren + 2];
+}
+
+// Polls until the state is one of `want` (a hang guard of 20 s, not a timing assertion).
+bool wait_for_state(pid_t pid, const std::string& want) {
+  for (int i = 0; i < 2000; ++i) {
+    if (want.find(proc_state(pid)) != std::string::npos) return true;
+    usleep(10'000);
+  }
+  return false;
+}
+
+// kill -TSTP then kill -CONT, both to vdsorun: the program stops and resumes, as natively.
+TEST(Robust, StopAndContinueSentToVdsorunStopAndResumeTheProgram) {
+  int out[2];
+  ASSERT_EQ(pipe2(out, O_CLOEXEC), 0);
+  const std::string vdsorun = vdsorun_path(), prog = program("catch_signal");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    setpgid(0, 0);
+    execl(vdsorun.c_str(), vdsorun.c_str(), "-q", prog.c_str(), "TERM",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  FILE* f = fdopen(out[0], "r");
+  char line[256] = "";
+  ASSERT_NE(fgets(line, sizeof line, f), nullptr);
+  int program_pid = 0;
+  ASSERT_EQ(sscanf(line, "READY pid=%d", &program_pid), 1) << line;
+  kill(pid, SIGTSTP);
+  EXPECT_TRUE(wait_for_state(program_pid, "Tt")) << proc_state(program_pid);
+  kill(pid, SIGCONT);
+  const bool resumed = wait_for_state(program_pid, "SR");
+  EXPECT_TRUE(resumed) << proc_state(program_pid);
+  if (!resumed) kill(program_pid, SIGKILL);  // a stopped program would never read SIGTERM
+  kill(pid, SIGTERM);
+  std::string rest;
+  while (fgets(line, sizeof line, f) != nullptr) rest += line;
+  fclose(f);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_EQ(rest, "OK caught SIGTERM\n");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 // What the program inherits is unchanged: a SIGINT its caller ignored stays ignored for it.
