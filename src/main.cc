@@ -11,16 +11,19 @@
 #include <iostream>
 #include <optional>
 #include <sstream>
+#include <system_error>
+#include <vector>
 
 #include "emulator/trace/engine.h"
 #include "emulator/log.h"
-#include "emulator/trace/maps.h"
+#include "emulator/clock/timekeeper.h"
+#include "emulator/clock/vvar_object.h"
+#include "emulator/own_thread.h"
 #include "emulator/report/report.h"
+#include "emulator/trace/maps.h"
 #include "emulator/trace/seccomp_policy.h"
 #include "emulator/trace/spawn.h"
-#include "emulator/clock/timekeeper.h"
 #include "emulator/trace/unique_fd.h"
-#include "emulator/clock/vvar_object.h"
 #include "src/options.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"
@@ -30,11 +33,27 @@ namespace {
 constexpr int kExitFailure = 125;
 std::atomic<pid_t> g_main_pid{0};
 
-// Termination signals sent to vdsorun by another process go on to the program. Those the
-// terminal sends (si_code SI_KERNEL) reach the program directly: it is in our process group.
+// Signals sent to vdsorun by another process (kill, timeout(1), a supervisor) go on to the
+// program: to the sender, vdsorun's pid stands for the program. Those the terminal sends
+// (si_code SI_KERNEL) reach the program directly: it is in our process group.
 void forward_signal(int sig, siginfo_t* si, void*) {
   const pid_t pid = g_main_pid.load();
   if (pid > 0 && si->si_code != SI_KERNEL) kill(pid, sig);
+}
+
+// A stop signal forwarded by hand must be undone the same way: `kill -TSTP <vdsorun>` then
+// `kill -CONT <vdsorun>` stops and resumes the program, as the two would without vdsorun.
+// Any other SIGCONT is left alone: a shell's fg/bg signals the whole process group, which
+// reaches the program directly (forwarding it too would run its SIGCONT handler twice).
+std::atomic<bool> g_forwarded_stop{false};
+
+void forward_stop_signal(int sig, siginfo_t* si, void* ctx) {
+  if (si->si_code != SI_KERNEL && g_main_pid.load() > 0) g_forwarded_stop.store(true);
+  forward_signal(sig, si, ctx);
+}
+
+void forward_continue(int sig, siginfo_t* si, void* ctx) {
+  if (g_forwarded_stop.exchange(false)) forward_signal(sig, si, ctx);
 }
 
 void ignore_signal(int) {}
@@ -45,8 +64,6 @@ std::vector<emulator::SavedDisposition> install_signal_handlers() {
   auto install = [&](int sig, struct sigaction sa) {
     emulator::SavedDisposition d{sig, {}};
     sigaction(sig, nullptr, &d.action);
-    // A signal our parent told us to ignore stays ignored, for us and for the program.
-    if (d.action.sa_handler == SIG_IGN) return;
     sigaction(sig, &sa, nullptr);
     saved.push_back(d);
   };
@@ -54,14 +71,25 @@ std::vector<emulator::SavedDisposition> install_signal_handlers() {
   fwd.sa_sigaction = forward_signal;
   fwd.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&fwd.sa_mask);
+  // Forwarded even when our parent left them ignored (a background job of a script ignores
+  // SIGINT and SIGQUIT): the program gets SIG_IGN back before its exec, and its own
+  // disposition decides, as if the signal had been sent to it. Like timeout(1).
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) install(sig, fwd);
-  // Job control: the tracer itself must not stop on a terminal stop signal (the program's
-  // group-stop is mirrored instead), nor die writing a report to a closed pipe.
+  // Job control: the tracer itself must not stop on a stop signal (the program's group-stop
+  // is mirrored instead). A stop signal sent to vdsorun with kill(1) goes on to the program,
+  // which stops (or not) as it would natively; the terminal's reaches it directly.
+  struct sigaction fwd_stop = fwd;
+  fwd_stop.sa_sigaction = forward_stop_signal;
+  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU}) install(sig, fwd_stop);
+  struct sigaction fwd_cont = fwd;
+  fwd_cont.sa_sigaction = forward_continue;
+  install(SIGCONT, fwd_cont);
+  // Nor may it die writing a report to a closed pipe (kept ignored if it was).
   struct sigaction ign {};
   ign.sa_handler = ignore_signal;
   ign.sa_flags = SA_RESTART;
   sigemptyset(&ign.sa_mask);
-  for (int sig : {SIGTSTP, SIGTTIN, SIGTTOU, SIGPIPE}) install(sig, ign);
+  install(SIGPIPE, ign);
   return saved;
 }
 
@@ -70,6 +98,23 @@ vsyscall::HostMode detect_host_mode() {
   if (!maps)
     throw std::runtime_error("reading /proc/self/maps: cannot open it (is /proc mounted?)");
   return vsyscall::host_mode_from_maps(*maps);
+}
+
+// Opens /dev/null on each of fds 0-2 that is not open, as daemons do; returns those fds (the
+// program gets them closed again, as it would without vdsorun).
+std::vector<int> open_missing_standard_fds() {
+  std::vector<int> missing;
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    // open() returns the lowest free descriptor: this one.
+    const int got = ::open("/dev/null", O_RDWR);
+    if (got != fd) {
+      if (got >= 0) ::close(got);
+      continue;  // nothing better to do; the report may then go to an unexpected place
+    }
+    missing.push_back(fd);
+  }
+  return missing;
 }
 
 bool write_all(int fd, const std::string& data) {
@@ -100,7 +145,7 @@ std::string describe_status(int status) {
   return "?";
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   const std::vector<std::string> args(argv, argv + argc);
   cli::Options opts;
   try {
@@ -152,8 +197,8 @@ int run(int argc, char** argv) {
   const auto restore = install_signal_handlers();
   std::optional<emulator::PendingSpawn> pending;
   try {
-    pending.emplace(
-        emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore));
+    pending.emplace(emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore,
+                                           closed_std_fds));
   } catch (const emulator::SpawnError& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
     return e.exit_code();
@@ -226,13 +271,35 @@ int run(int argc, char** argv) {
   return kExitFailure;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int guarded_run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   try {
-    return run(argc, argv);
+    return run(argc, argv, closed_std_fds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
     return kExitFailure;
   }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Before anything can open a file: a descriptor 0-2 our parent left closed would otherwise be
+  // taken by the report file or a pipe, and a message for stderr would land in it.
+  const std::vector<int> closed_std_fds = open_missing_standard_fds();
+  // The main thread's stack is as small as RLIMIT_STACK, which is the program's to choose
+  // (`ulimit -s 16`; sh sets the hard limit too, so we cannot raise it). vdsorun's work runs
+  // on a thread whose stack vdsorun sizes; that thread is also the tracer (every ptrace call
+  // and the spawn happen on it).
+  constexpr size_t kWorkStack = size_t{8} << 20;
+  int code = kExitFailure;
+  try {
+    emulator::OwnThread worker;
+    worker.start([&](std::stop_token) { code = guarded_run(argc, argv, closed_std_fds); },
+                 kWorkStack);
+    worker.join();
+  } catch (const std::system_error& e) {
+    std::fprintf(stderr, "vdsorun: starting the supervisor thread: %s\n", e.what());
+    return kExitFailure;
+  }
+  return code;
 }

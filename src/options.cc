@@ -57,17 +57,24 @@ size_t program_index(const std::vector<std::string>& args) {
 Options parse_options(const std::vector<std::string>& args, const char* log_env) {
   Options o;
   const size_t prog = program_index(args);
-  // -v may be repeated (-v -v, -vv): Boost stores an option once, so count them here.
+  // -v and -q may be repeated (-v -v, -vv, -q -q): Boost refuses an option given twice, so
+  // count them here.
   std::vector<std::string> ours;
   int verbose = 0;
+  bool quiet = false;
+  auto repeated_short = [](const std::string& a, char c) {
+    return a.size() >= 2 && a[0] == '-' && a[1] == c &&
+           a.find_first_not_of(c, 1) == std::string::npos;
+  };
   for (size_t i = 1; i < prog && i < args.size(); ++i) {
     const std::string& a = args[i];
     if (a == "--") break;
     if (a == "--verbose") {
       ++verbose;
-    } else if (a.size() >= 2 && a[0] == '-' && a[1] == 'v' &&
-               a.find_first_not_of('v', 1) == std::string::npos) {
+    } else if (repeated_short(a, 'v')) {
       verbose += static_cast<int>(a.size()) - 1;
+    } else if (a == "--quiet" || repeated_short(a, 'q')) {
+      quiet = true;
     } else {
       ours.push_back(a);
     }
@@ -91,7 +98,7 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
   }
   o.help = vm.count("help") > 0;
   o.version = vm.count("version") > 0;
-  o.quiet = vm.count("quiet") > 0;
+  o.quiet = quiet || vm.count("quiet") > 0;
   const std::string mode = vm["vsyscall"].as<std::string>();
   auto m = vsyscall::parse_mode(mode);
   if (!m) throw UsageError("invalid --vsyscall mode '" + mode + "' (none, xonly, emulate, native)");

@@ -373,7 +373,7 @@ Timekeeper::Timekeeper(vdso::Vvar* page, TimekeeperOptions options)
       vdso::vvar_store(page_->res_ns[id], ns);
     }
   }
-  thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
+  thread_.start([this](std::stop_token stop) { run(stop); });
 }
 
 Timekeeper::~Timekeeper() {

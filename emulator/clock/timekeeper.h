@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "emulator/clock/clock_choice.h"
+#include "emulator/own_thread.h"
 #include "vdso/vvar.h"
 
 namespace emulator {
@@ -103,7 +104,7 @@ class Timekeeper {
   std::string why_;
   TimekeeperStats stats_;
 
-  std::jthread thread_;  // last: started after everything above exists, joined first
+  OwnThread thread_;  // last: started after everything above exists, joined first
 };
 
 }  // namespace emulator

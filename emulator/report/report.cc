@@ -117,6 +117,8 @@ std::string_view outcome_name(Outcome o) {
       return "SIGTRAP";
     case Outcome::kSigill:
       return "SIGILL";
+    case Outcome::kEnosys:
+      return "ENOSYS";
     case Outcome::kNativeNotEmulated:
       return "SIGSEGV (native execution of this offset not emulated)";
     case Outcome::kReadEmulated:

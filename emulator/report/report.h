@@ -32,6 +32,7 @@ enum class Outcome : uint8_t {
   kSigsegv,            // SIGSEGV, as the mode's kernel gives
   kSigtrap,            // SIGTRAP (native: an int3 of the page)
   kSigill,             // SIGILL (native: bytes that do not decode)
+  kEnosys,             // -ENOSYS: the program's own filter asked for a tracer it does not have
   kNativeNotEmulated,  // SIGSEGV: native execution of this offset is not emulated
   kReadEmulated,       // the load returned the page image
   kReadOnCopy,         // the load ran on a copy of the page

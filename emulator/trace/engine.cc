@@ -1,6 +1,7 @@
 // The event loop: waitpid(-1, __WALL) over the whole tree, one decision per stop.
 #include "emulator/trace/engine.h"
 
+#include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 #include "emulator/log.h"
 #include "emulator/trace/maps.h"
 #include "emulator/trace/ptrace_ops.h"
+#include "emulator/trace/seccomp_policy.h"
 #include "vdso/dynamic_symbols.h"
 #include "vsyscall/decision.h"
 
@@ -157,27 +159,34 @@ int Engine::run(const SpawnedProgram& program) {
   Tracee& first = tracee(program.pid);
   first.tgid = program.pid;
   apply(program.pid, on_stop(first, program.exec_status));
+  // Stops are served in rounds: block for one report, collect every other report already
+  // waiting (WNOHANG), then serve them all in the order collected before collecting again.
+  // Serving one report per waitpid(-1) starved threads: Linux scans the children in a fixed
+  // order, so threads early in it that stop again at once were always served first (with
+  // 1000 threads calling vsyscalls, one call waited for seconds). In rounds, a thread that is
+  // stopped waits for at most one round, whatever the others do.
+  // reaped_ holds one round; stops met while vdsorun stops a process's threads join it.
   while (true) {
-    if (!reaped_.empty()) {
-      auto [tid, status] = reaped_.front();
-      reaped_.pop_front();
-      handle_status(tid, status);
-      continue;
+    if (reaped_.empty()) {
+      int status = 0;
+      pid_t tid = waitpid(-1, &status, __WALL);
+      if (tid < 0) {
+        if (errno == EINTR) continue;
+        if (errno == ECHILD) break;
+        throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+      }
+      reaped_.emplace_back(tid, status);
+      while ((tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) reaped_.emplace_back(tid, status);
     }
-    int status = 0;
-    pid_t tid = waitpid(-1, &status, __WALL);
-    if (tid < 0) {
-      if (errno == EINTR) continue;
-      if (errno == ECHILD) break;
-      throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
-    }
-    handle_status(tid, status);
+    const auto [tid, status] = reaped_.front();
+    reaped_.pop_front();
+    serve(tid, status);
   }
   if (patcher_) count_patched_calls();
   return main_status_;
 }
 
-void Engine::handle_status(pid_t tid, int status) {
+void Engine::serve(pid_t tid, int status) {
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
     if (tid == main_pid_) {
       main_status_ = status;
@@ -206,6 +215,7 @@ Resume Engine::on_stop(Tracee& t, int status) {
     case 0:
       return on_signal_stop(t, sig);
     case PTRACE_EVENT_SECCOMP:
+      if (on_untraced_clone(t)) return Resume::cont();
       return on_seccomp(t);
     case PTRACE_EVENT_EXEC:
       on_exec(t);
@@ -293,6 +303,21 @@ Resume Engine::on_signal_stop(Tracee& t, int sig) {
   return Resume::cont(sig);
 }
 
+bool Engine::on_untraced_clone(Tracee& t) {
+  const auto data = get_event_msg(t.tid);
+  if (!data || *data != kTraceDataUntracedClone) return false;
+  auto regs = get_regs(t.tid);
+  if (!regs || regs->orig_rax != SYS_clone || (regs->rdi & CLONE_UNTRACED) == 0) return false;
+  // The child would keep our filter with no tracer, and its vsyscalls would fail (-ENOSYS).
+  // Without the flag it is followed like any child (a fork or clone event); the kernel runs
+  // the filters again with the new flags after this stop.
+  vsyscall::Gpr w = *regs;
+  w.rdi &= ~static_cast<uint64_t>(CLONE_UNTRACED);
+  set_regs(t.tid, w);
+  VDSORUN_LOG(kDebug, "pid %d: clone(CLONE_UNTRACED): flag cleared, the child is traced", t.tid);
+  return true;
+}
+
 void Engine::on_exec(Tracee& t) {
   // A non-leader exec: the thread took the leader's tid; its old tid is gone silently.
   if (auto former = get_event_msg(t.tid); former && static_cast<pid_t>(*former) != t.tid)
@@ -335,7 +360,9 @@ void Engine::on_exec(Tracee& t) {
                   static_cast<unsigned long long>(inj->host_vdso));
     } else {
       vdso_note = "host vDSO (injection failed: " + why + ")";
-      VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",
+      // Info, not a warning: the program runs on, with the kernel's vDSO, as the man page
+      // says (a message at the default level would break -q's silence).
+      VDSORUN_LOG(kInfo, "pid %d: cannot inject the vDSO (%s): the program keeps the kernel's vDSO",
                   self.tid, why.c_str());
     }
     requeue(self, deferred);

@@ -110,11 +110,16 @@ class Engine {
   Process& process(pid_t pid) { return processes_[pid]; }
   pid_t tgid_of(Tracee& t);
   ProcessReport& image_of(Tracee& t);
+  // One wait report: an exit, or a stop answered and resumed.
+  void serve(pid_t tid, int status);
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
   // A fork (or a clone that made a process): the child's memory is a copy of the parent's.
   void on_new_process(pid_t parent, pid_t child);
+  // clone(CLONE_UNTRACED) stopped by our filter: clears the flag; false if this stop is not
+  // that.
+  bool on_untraced_clone(Tracee& t);
   void apply(pid_t tid, const Resume& r);
   // Sends signals taken out of the way while vdsorun ran code in the thread again; their
   // original siginfo is put back at their signal-delivery-stop.
@@ -169,7 +174,6 @@ class Engine {
   };
   // Adds the calls patched sites made without a stop to the report.
   void count_patched_calls();
-  void handle_status(pid_t tid, int status);
 
   EngineOptions opts_;
   Report& report_;
@@ -194,7 +198,8 @@ class Engine {
     uint32_t counter;
   };
   std::vector<PatchedSite> patched_;
-  // Wait statuses reaped while stopping threads, handled by the loop before waiting again.
+  // Wait statuses collected and not yet served: one round of the loop, plus the stops met
+  // while stopping a process's threads. Their threads are stopped.
   std::deque<std::pair<pid_t, int>> reaped_;
 };
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "emulator/trace/unique_fd.h"
@@ -58,14 +59,18 @@ std::vector<MapEntry> parse_maps(std::string_view text) {
 std::optional<std::string> read_text_file(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return std::nullopt;
+  // The buffer is on the heap: callers run on small stacks (a program's `ulimit -s 16`
+  // applies to vdsorun's main thread too).
   std::string s;
-  char buf[16384];
+  size_t used = 0;
   while (true) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (s.size() - used < 4096) s.resize(std::max<size_t>(s.size() * 2, 16384));
+    ssize_t n = ::read(fd.get(), s.data() + used, s.size() - used);
     if (n < 0) return std::nullopt;
     if (n == 0) break;
-    s.append(buf, static_cast<size_t>(n));
+    used += static_cast<size_t>(n);
   }
+  s.resize(used);
   return s;
 }
 

@@ -4,6 +4,7 @@
 #include "emulator/trace/seccomp_policy.h"
 
 #include <linux/audit.h>
+#include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
@@ -33,6 +34,10 @@ enum Line : uint8_t {
   kLoadPrctlOption,
   kIsPrctlSetSeccomp,
   kRetSeccompInstall,
+  kIsClone,
+  kLoadCloneFlags,
+  kIsCloneUntraced,
+  kRetUntracedClone,
   kLoadArg0Low,
   kIsMagicLow,
   kLoadArg0High,
@@ -73,6 +78,9 @@ sock_filter load(uint32_t offset) {
 sock_filter jeq(Line at, uint32_t k, Line if_equal, Line otherwise) {
   return BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, to(at, if_equal), to(at, otherwise));
 }
+sock_filter jset(Line at, uint32_t k, Line if_any_set, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, k, to(at, if_any_set), to(at, otherwise));
+}
 sock_filter jge(Line at, uint32_t k, Line if_greater_or_equal, Line otherwise) {
   return BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, to(at, if_greater_or_equal), to(at, otherwise));
 }
@@ -111,13 +119,20 @@ BpfProgram vsyscall_filter() {
   // seccomp(2), and prctl(PR_SET_SECCOMP, ...): the program installs a filter of its own, and
   // patched call sites must go back to the page for it to apply. Rare: one stop each.
   at(kIsSeccomp, jeq(kIsSeccomp, SYS_seccomp, kRetSeccompInstall, kIsPrctl));
-  at(kIsPrctl, jeq(kIsPrctl, SYS_prctl, kLoadPrctlOption, kRetAllow));
+  at(kIsPrctl, jeq(kIsPrctl, SYS_prctl, kLoadPrctlOption, kIsClone));
   // prctl's option is an int: the kernel reads only the low half of the register.
   at(kLoadPrctlOption, load(kArg0LowOffset));
   at(kIsPrctlSetSeccomp,
      jeq(kIsPrctlSetSeccomp, PR_SET_SECCOMP, kRetSeccompInstall, kRetAllow));
   at(kRetSeccompInstall, ret(SECCOMP_RET_TRACE | kTraceDataSeccompInstall));
-  // Everything else is allowed.
+  // clone(CLONE_UNTRACED): its child would keep this filter without a tracer, and every
+  // vsyscall it made would fail with ENOSYS; stop so the engine can clear the flag. (clone3
+  // keeps its flags in memory, out of a filter's reach.) Anything else is allowed.
+  at(kIsClone, jeq(kIsClone, SYS_clone, kLoadCloneFlags, kRetAllow));
+  // A = low half of args[0], the flags (CLONE_UNTRACED is bit 23).
+  at(kLoadCloneFlags, load(kArg0LowOffset));
+  at(kIsCloneUntraced, jset(kIsCloneUntraced, CLONE_UNTRACED, kRetUntracedClone, kRetAllow));
+  at(kRetUntracedClone, ret(SECCOMP_RET_TRACE | kTraceDataUntracedClone));
   // getpid's args[0]: A = its low half; must be the magic's.
   at(kLoadArg0Low, load(kArg0LowOffset));
   at(kIsMagicLow, jeq(kIsMagicLow, low(kInjectDoneMagic), kLoadArg0High, kRetAllow));

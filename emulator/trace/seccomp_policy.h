@@ -13,9 +13,10 @@ namespace emulator {
 
 // SECCOMP_RET_DATA of our SECCOMP_RET_TRACE results: PTRACE_GETEVENTMSG at the
 // PTRACE_EVENT_SECCOMP stop returns it, so the engine knows which rule stopped the thread.
-inline constexpr uint32_t kTraceDataVsyscall = 0x7673;    // "vs": a call of the legacy page
-inline constexpr uint32_t kTraceDataInjectDone = 0x696a;  // "ij": the injection stub is done
-inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;  // "sf": the program adds a filter
+inline constexpr uint32_t kTraceDataVsyscall = 0x7673;          // "vs": a call of the legacy page
+inline constexpr uint32_t kTraceDataInjectDone = 0x696a;        // "ij": the injection stub is done
+inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;    // "sf": the program adds a filter
+inline constexpr uint32_t kTraceDataUntracedClone = 0x7563;     // "uc": clone(CLONE_UNTRACED)
 // getpid(kInjectDoneMagic) is the injection stub's "done" marker (vdso_injector.cc). getpid
 // ignores its arguments, so a program that happens to pass this value loses nothing: the
 // engine lets that call run.
@@ -36,6 +37,7 @@ struct BpfProgram {
 //    emulate_vsyscall() runs seccomp with rip still at the entry) → TRACE, kTraceDataVsyscall;
 //  - x86-64 getpid(kInjectDoneMagic) → TRACE, kTraceDataInjectDone;
 //  - x86-64 seccomp() and prctl(PR_SET_SECCOMP) → TRACE, kTraceDataSeccompInstall;
+//  - x86-64 clone with CLONE_UNTRACED in its flags → TRACE, kTraceDataUntracedClone;
 //  - everything else, every other architecture (i386 `int $0x80`) and x32 → ALLOW.
 // libseccomp cannot compare the instruction pointer: the program is written by hand.
 BpfProgram vsyscall_filter();

@@ -30,6 +30,9 @@ long trace_options() {
 }
 
 std::vector<std::string> exec_candidates(const std::string& program, const char* path_env) {
+  // execvp("") fails with ENOENT without searching (POSIX: an empty pathname is not found);
+  // searching would find "DIR/", a directory: EACCES, 126 instead of env(1)'s 127.
+  if (program.empty()) return {};
   if (program.find('/') != std::string::npos) return {program};
   std::string_view path = path_env ? path_env : "/bin:/usr/bin";
   std::vector<std::string> out;
@@ -70,7 +73,8 @@ void write_failure(int fd, int stage, int err) {
 }  // namespace
 
 PendingSpawn start_traced(const std::string& program, const std::vector<std::string>& args,
-                          const BpfProgram& filter, const std::vector<SavedDisposition>& restore) {
+                          const BpfProgram& filter, const std::vector<SavedDisposition>& restore,
+                          const std::vector<int>& close_before_exec, SpawnProbe probe) {
   // Everything the child touches, prepared now.
   const std::vector<std::string> candidates = exec_candidates(program, getenv("PATH"));
   std::vector<char*> argv;
@@ -101,14 +105,29 @@ PendingSpawn start_traced(const std::string& program, const std::vector<std::str
   // or never (the child waits for the go byte: deadlock). CLONE_VM alone would run the child on
   // the parent's memory and TLS (errno, malloc state) while the parent runs too: unsafe. fork
   // of a static, single-threaded vdsorun copies few mappings (perf: ~3% of vdsorun's time).
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) throw SpawnError(std::string("fork: ") + std::strerror(errno), 125);
   if (pid == 0) {
     // Child. No allocation from here on.
+    // It must never outlive vdsorun before its exec (it would hold the caller's pipes open):
+    // vdsorun may die before it seizes us, and until then nothing else kills us. Our copy of
+    // the go pipe's write end is closed so that vdsorun's death is an end of file; the
+    // parent-death signal covers every other wait, and getppid() a death before the prctl.
+    close(go_write.get());
+    close(err_read.get());
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 || getppid() != parent) _exit(125);
     for (const SavedDisposition& d : restore) sigaction(d.signo, &d.action, nullptr);
     char byte;
-    while (read(go_read.get(), &byte, 1) < 0 && errno == EINTR) {
+    ssize_t got;
+    while ((got = read(go_read.get(), &byte, 1)) < 0 && errno == EINTR) {
     }
+    if (got != 1) _exit(125);  // vdsorun is gone
+    // Seized now, with PTRACE_O_EXITKILL: vdsorun's death kills us from here on. The program
+    // must not inherit the parent-death signal (PR_GET_PDEATHSIG would show it).
+    prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    // Descriptors 0-2 that vdsorun's caller left closed (vdsorun put /dev/null there).
+    for (int fd : close_before_exec) close(fd);
     if (need_nnp && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       write_failure(err_write.get(), 1, errno);
       _exit(125);
@@ -137,6 +156,7 @@ PendingSpawn start_traced(const std::string& program, const std::vector<std::str
   // Parent.
   go_read.reset();
   err_write.reset();
+  if (probe) probe(SpawnPoint::kForked, pid);
   if (ptrace(PTRACE_SEIZE, pid, nullptr, reinterpret_cast<void*>(trace_options())) != 0) {
     int e = errno;
     kill(pid, SIGKILL);
@@ -147,12 +167,14 @@ PendingSpawn start_traced(const std::string& program, const std::vector<std::str
                                      : ""),
                      125);
   }
+  if (probe) probe(SpawnPoint::kSeized, pid);
   char go = 'g';
   if (write(go_write.get(), &go, 1) != 1) {
     kill(pid, SIGKILL);
     throw SpawnError(std::string("starting the child: ") + std::strerror(errno), 125);
   }
   go_write.reset();
+  if (probe) probe(SpawnPoint::kStarted, pid);
   return PendingSpawn(pid, program, std::move(err_read));
 }
 
@@ -205,7 +227,7 @@ SpawnedProgram PendingSpawn::wait_for_exec() {
 SpawnedProgram spawn_traced(const std::string& program, const std::vector<std::string>& args,
                             const BpfProgram& filter,
                             const std::vector<SavedDisposition>& restore) {
-  return start_traced(program, args, filter, restore).wait_for_exec();
+  return start_traced(program, args, filter, restore, {}).wait_for_exec();
 }
 
 }  // namespace emulator

@@ -45,6 +45,15 @@ struct SavedDisposition {
   struct sigaction action;
 };
 
+// The points between fork() and the child's exec at which vdsorun itself may die; a test
+// probe is called at each (in the caller, never in the child).
+enum class SpawnPoint {
+  kForked,   // the child exists, not yet seized: it waits for the go byte
+  kSeized,   // seized (PTRACE_O_EXITKILL), the go byte not yet sent
+  kStarted,  // the go byte sent: the child is on its way to exec
+};
+using SpawnProbe = void (*)(SpawnPoint, pid_t child);
+
 // A child forked, seized and told to go: it is loading the filter and exec'ing while the
 // caller prepares what the engine needs (vdsorun's start-up runs beside the child's exec
 // instead of before it). wait_for_exec() returns at its first PTRACE_EVENT_EXEC stop.
@@ -64,7 +73,8 @@ class PendingSpawn {
 
  private:
   friend PendingSpawn start_traced(const std::string&, const std::vector<std::string>&,
-                                   const BpfProgram&, const std::vector<SavedDisposition>&);
+                                   const BpfProgram&, const std::vector<SavedDisposition>&,
+                                   const std::vector<int>&, SpawnProbe);
   PendingSpawn(pid_t pid, std::string program, UniqueFd err_read)
       : pid_(pid), program_(std::move(program)), err_read_(std::move(err_read)) {}
 
@@ -74,9 +84,13 @@ class PendingSpawn {
 };
 
 // Forks the child, seizes it with trace_options() and lets it run to its exec; SpawnError if
-// that cannot be done (fork failed, ptrace refused).
+// that cannot be done (fork failed, ptrace refused). The child closes `close_before_exec`
+// before its exec. It never outlives the caller: if the caller dies at any point before the
+// exec, the child dies too.
 PendingSpawn start_traced(const std::string& program, const std::vector<std::string>& args,
-                          const BpfProgram& filter, const std::vector<SavedDisposition>& restore);
+                          const BpfProgram& filter, const std::vector<SavedDisposition>& restore,
+                          const std::vector<int>& close_before_exec = {},
+                          SpawnProbe probe = nullptr);
 
 // start_traced(...).wait_for_exec().
 SpawnedProgram spawn_traced(const std::string& program, const std::vector<std::string>& args,

@@ -54,33 +54,67 @@ Resume Engine::on_seccomp(Tracee& t) {
   // PTRACE_GETEVENTMSG is the SECCOMP_RET_DATA of the filter that asked for the stop.
   const auto data = get_event_msg(t.tid);
   if (!data) return {Resume::Kind::kNothing, 0};
-  if (*data == kTraceDataSeccompInstall) {
+  auto regs = get_regs(t.tid);
+  if (!regs) return {Resume::Kind::kNothing, 0};
+  if (*data == kTraceDataSeccompInstall &&
+      (regs->orig_rax == SYS_seccomp || regs->orig_rax == SYS_prctl)) {
     on_seccomp_install(t);
     return Resume::cont();
   }
-  if (*data == kTraceDataInjectDone) {
+  if (*data == kTraceDataInjectDone && regs->orig_rax == SYS_getpid &&
+      regs->rdi == kInjectDoneMagic) {
     // The injection stub's marker outside an injection (the injector waits for its own): a
     // program that called getpid with the magic value. Let the getpid run.
     return Resume::cont();
   }
-  auto regs = get_regs(t.tid);
-  if (!regs) return {Resume::Kind::kNothing, 0};
   auto entry = vsyscall::entry_at(regs->rip);
-  if (!entry) {
-    // Our filter stops only calls from the page, and the kernel consults seccomp only for
-    // exact entries. Another data value is the program's own filter asking for a tracer
-    // (stacked filters: for equal actions the newest filter's data wins): let it run, as
-    // vdsorun always has.
-    VDSORUN_LOG(kDebug, "pid %d: seccomp stop (data %#lx) for %s at %#llx: not a vsyscall", t.tid,
-                *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
+  // Our filter stops only calls from the page with kTraceDataVsyscall (and the kernel consults
+  // seccomp only for exact entries). Any other stop is the program's own filter asking for a
+  // tracer (stacked filters: for equal actions the newest filter's data wins). The program
+  // has none: answer as the kernel answers an untraced program, -ENOSYS without the call
+  // (kernel/seccomp.c, SECCOMP_RET_TRACE). In --vsyscall=none the call never reaches seccomp
+  // on a real kernel: it faults first, as it does below.
+  const bool ours = *data == kTraceDataVsyscall && vsyscall::in_page(regs->rip);
+  if (!ours && !(entry && opts_.mode == vsyscall::Mode::kNone)) {
+    VDSORUN_LOG(kDebug,
+                "pid %d: the program's own seccomp stop (data %#lx) for %s at %#llx: -ENOSYS",
+                t.tid, *data, syscall_name(static_cast<long>(regs->orig_rax)).c_str(),
                 static_cast<unsigned long long>(regs->rip));
+    Gpr w = *regs;
+    w.orig_rax = static_cast<uint64_t>(-1);
+    w.rax = static_cast<uint64_t>(-ENOSYS);
+    // The page's own `syscall` (entry + 7) was the call the filter refused.
+    if (entry && opts_.mode == vsyscall::Mode::kNative) vsyscall::native_syscall_clobbers(regs->rip, w);
+    set_regs(t.tid, w);
+    if (entry) {
+      const uint64_t ret_addr = ProcessMemory(t.tid).read_u64(regs->rsp).value_or(0);
+      record_call(t, regs->rip, ret_addr, Outcome::kEnosys);
+    }
+    return Resume::cont();
+  }
+  if (!entry) {
+    // Ours but off an entry: the kernel never consults seccomp there; nothing to do.
     return Resume::cont();
   }
   ProcessMemory mem(t.tid);
-  uint64_t ret_addr = mem.read_u64(regs->rsp).value_or(0);
+  const auto ret_word = mem.read_u64(regs->rsp);
+  uint64_t ret_addr = ret_word.value_or(0);
 
   switch (vsyscall::on_seccomp_entry_call(opts_.mode, *entry, opts_.vvar != nullptr)) {
     case Action::kNativeCall: {
+      if (!ret_word) {
+        // The kernel read [rsp] before this stop, so it is readable: it is we who are refused
+        // the program's memory. A non-dumpable program traced by a non-root user: Linux
+        // refuses process_vm_readv, /proc/PID/mem and (since 4.10, the tracer's credentials
+        // are checked) PTRACE_PEEKDATA. The kernel's own emulation makes the call with the
+        // program's rights and gives the same values; only rcx/r11 are kept where the page's
+        // own `syscall` would set them.
+        VDSORUN_LOG(kDebug,
+                    "pid %d: the program's memory is closed to us: the kernel makes the call",
+                    t.tid);
+        record_call(t, regs->rip, ret_addr, Outcome::kNative);
+        return Resume::cont();
+      }
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
       Gpr after = *regs;

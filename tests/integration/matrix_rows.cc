@@ -236,6 +236,20 @@ std::vector<Row> build() {
   add("seccomp_self_kill", "seccomp_self", {"kill"},
       entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompOutranks);
 
+  // --- the program's own SECCOMP_RET_TRACE: it has no tracer, so the kernel answers -ENOSYS
+  // without running the call, vsyscalls included; none faults before seccomp is consulted ---
+  add("seccomp_trace_untraced", "seccomp_trace", {},
+      entry_call(caught(none_call(kGettimeofday, true)),
+                 ok({"OK seccomp_trace getpid=-38 openat=-38 time=-38 vsyscall=-38"})));
+
+  // --- clone(CLONE_UNTRACED): the child is traced all the same (vdsorun clears the flag),
+  // so its vsyscalls behave as the mode says; with the flag it would keep vdsorun's filter
+  // without a tracer and get -ENOSYS. In none mode the child's handler reports the fault and
+  // exits 66, which the parent reports. ---
+  add("clone_untraced", "clone_untraced", {},
+      entry_call(ok({"SIGNAL " + none_call(kGettimeofday, true), "OK clone_untraced child=exit66"}),
+                 ok({"CHILD time=ok vsyscall=0", "OK clone_untraced child=exit0"})));
+
   // --- concurrency, fork, exec, vfork, a shell ---
   add("threads_8x3400", "threads", {"8", "3400"},
       entry_call(caught(none_call(kGettimeofday, false)), ok({"OK threads n=8 calls=81600"})));

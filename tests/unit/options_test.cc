@@ -33,6 +33,13 @@ TEST(Options, ProgramOptionsAreNotOurs) {
   EXPECT_EQ(o.program_args, (std::vector<std::string>{"ls", "-q", "--vsyscall=none"}));
 }
 
+// A script may pass -q and its caller -q again, as with -v; Boost would refuse the second.
+TEST(Options, QuietMayBeRepeated) {
+  EXPECT_TRUE(parse_options({"vdsorun", "-q", "-q", "ls"}, nullptr).quiet);
+  EXPECT_TRUE(parse_options({"vdsorun", "-qq", "--quiet", "ls"}, nullptr).quiet);
+  EXPECT_TRUE(parse_options({"vdsorun", "-q", "-v", "-q", "ls"}, nullptr).quiet);
+}
+
 TEST(Options, ParsesEveryMode) {
   EXPECT_EQ(parse_options({"v", "--vsyscall=none", "p"}, nullptr).vsyscall_mode,
             vsyscall::Mode::kNone);

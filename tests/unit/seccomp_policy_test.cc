@@ -205,6 +205,20 @@ TEST(SeccompPolicy, FilterInstallsAreTracedWhereverTheyComeFrom) {
   EXPECT_EQ(run_bpf(p, data(SYS_seccomp | kX32Bit, 0x401000)), kAllow);
 }
 
+// The engine clears CLONE_UNTRACED so that every process of the tree stays traced.
+TEST(SeccompPolicy, TracesCloneOnlyWithCloneUntraced) {
+  const BpfProgram p = vsyscall_filter();
+  const uint32_t untraced = SECCOMP_RET_TRACE | kTraceDataUntracedClone;
+  EXPECT_EQ(run_bpf(p, data(SYS_clone, 0x401000, AUDIT_ARCH_X86_64, 0x00800000 | SIGCHLD)),
+            untraced);
+  EXPECT_EQ(run_bpf(p, data(SYS_clone, 0x401000, AUDIT_ARCH_X86_64, 0xffffffffffffffffULL)),
+            untraced);
+  for (uint64_t flags : {uint64_t{SIGCHLD}, uint64_t{0x003d0f00}, uint64_t{0xff7fffff}})
+    EXPECT_EQ(run_bpf(p, data(SYS_clone, 0x401000, AUDIT_ARCH_X86_64, flags)), kAllow) << flags;
+  EXPECT_EQ(run_bpf(p, data(SYS_clone3, 0x401000, AUDIT_ARCH_X86_64, 0x00800000)), kAllow);
+  EXPECT_EQ(run_bpf(p, data(SYS_fork, 0x401000, AUDIT_ARCH_X86_64, 0x00800000)), kAllow);
+}
+
 // --- The same filter in the kernel -----------------------------------------------------------
 
 namespace {
