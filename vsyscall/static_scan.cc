@@ -23,6 +23,8 @@ namespace {
 constexpr size_t kSyncBytes = 48;
 // How many instructions after `mov $page,%reg` we look for the `call *%reg`.
 constexpr int kPairWindow = 12;
+// The longest x86 instruction.
+constexpr size_t kMaxInsn = 15;
 
 uint64_t load_u64(const uint8_t* p) {
   uint64_t v;
@@ -194,7 +196,10 @@ class Scanner {
     }
   }
 
-  // Decodes linearly from a little before `field` to the instruction that covers it.
+  // Finds the instruction that holds the candidate field at `field`: first by a linear decode
+  // from a little before it, which is where the boundaries of real code lie; when that lands
+  // on an instruction with nothing to do with the page (it can lose step after padding or
+  // data), by trying each start that could hold the field, nearest the 15-byte limit first.
   void examine_candidate(const Region& r, size_t field) {
     size_t off = field > kSyncBytes ? field - kSyncBytes : 0;
     while (off <= field) {
@@ -204,10 +209,32 @@ class Scanner {
         continue;
       }
       if (off > field) {
-        if (seen_.insert(r.vaddr + start).second) examine_insn(r, off);
-        return;
+        if (page_related(classify_insn(dis_.insn()))) {
+          if (seen_.insert(r.vaddr + start).second) examine_insn(r, off);
+          return;
+        }
+        // The whole 4-byte field inside one unrelated instruction: the decode is in step
+        // and the bytes are an ordinary operand. One that ends inside the field is suspect.
+        if (off >= field + 4) return;
+        break;
       }
     }
+    for (size_t start = field > kMaxInsn - 1 ? field - (kMaxInsn - 1) : 0; start <= field;
+         ++start) {
+      off = start;
+      if (!dis_.next(r, &off) || off <= field) continue;
+      if (!page_related(classify_insn(dis_.insn()))) continue;
+      if (seen_.insert(r.vaddr + start).second) examine_insn(r, off);
+      return;
+    }
+  }
+
+  // A direct branch counts only to an entry: rel32 fields are arbitrary bytes, and a branch
+  // elsewhere in the page would be a program that crashes in every mode.
+  static bool page_related(const InsnForm& f) {
+    if (f.kind == FormKind::kDirectCall || f.kind == FormKind::kDirectJump)
+      return entry_at(f.address).has_value();
+    return f.kind == FormKind::kPageImmediate || f.kind == FormKind::kPageRead;
   }
 
   // The instruction just decoded ends at `off` in `r`.
@@ -220,6 +247,7 @@ class Scanner {
         break;
       case FormKind::kDirectCall:
       case FormKind::kDirectJump: {
+        if (!page_related(f)) break;
         CallSite s;
         s.address = s.setup_address = insn.address;
         s.target = f.address;
