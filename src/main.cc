@@ -21,6 +21,7 @@
 #include "emulator/timekeeper.h"
 #include "emulator/unique_fd.h"
 #include "emulator/vvar_object.h"
+#include "scan/scan_command.h"
 #include "src/options.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"
@@ -229,6 +230,10 @@ int run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   try {
+    // A subcommand, before the options of a run: `vdsorun scan ...` (a program named scan
+    // runs as `vdsorun -- scan`).
+    if (argc >= 2 && std::strcmp(argv[1], "scan") == 0)
+      return scan::scan_main(std::vector<std::string>(argv + 2, argv + argc));
     return run(argc, argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());
