@@ -195,6 +195,8 @@ TEST(ScanCommand, HelpAndUsageErrors) {
   const RunResult help = scan({"--help"});
   EXPECT_EQ(help.exit_code, 0) << help.describe();
   EXPECT_NE(help.out.find("Usage: vdsorun scan"), std::string::npos);
+  const RunResult top = run_command({vdsorun_path(), "--help"});
+  EXPECT_NE(top.out.find("vdsorun scan [--json] PATH..."), std::string::npos) << top.out;
   const RunResult none = scan({});
   EXPECT_EQ(none.exit_code, 2) << none.describe();
   EXPECT_NE(none.err.find("vdsorun: scan: no PATH"), std::string::npos);
