@@ -109,6 +109,22 @@ INSTANTIATE_TEST_SUITE_P(Scan, ScanPrograms, testing::Bool(),
                            return p.param ? "static" : "dynamic";
                          });
 
+TEST(ScanCommand, OldGoFallbackUsesThePageOnlyWithoutAVdso) {
+  RunResult r;
+  const JsonValue doc = scan_json({programs_dir() + "/go115_like"}, &r);
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  const JsonValue* f = only_file(doc);
+  ASSERT_NE(f, nullptr) << r.out;
+  EXPECT_EQ(str(f, "verdict"), "no-vdso") << r.out;
+  EXPECT_EQ(str(f, "go"), "go1.15.15") << r.out;
+  ASSERT_NE(f->get("vdso_fallback"), nullptr);
+  EXPECT_TRUE(f->get("vdso_fallback")->boolean);
+  EXPECT_EQ(call_entries(f), (std::multiset<std::string>{"call gettimeofday"})) << r.out;
+  const JsonValue& site = f->get("call_sites")->items.at(0);
+  EXPECT_EQ(str(&site, "form"), "word-register");
+  EXPECT_TRUE(site.get("fallback")->boolean);
+}
+
 TEST(ScanCommand, TextNamesTheFileVerdictAndCallSite) {
   const RunResult r = scan({program("glibc_sequences", true)});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
