@@ -125,6 +125,21 @@ TEST(ScanCommand, OldGoFallbackUsesThePageOnlyWithoutAVdso) {
   EXPECT_TRUE(site.get("fallback")->boolean);
 }
 
+TEST(ScanCommand, OldGlibcIfuncFallbackUsesThePageOnlyWithoutAVdso) {
+  RunResult r;
+  const JsonValue doc = scan_json({programs_dir() + "/libglibc213_like.so"}, &r);
+  EXPECT_EQ(r.exit_code, 0) << r.describe();
+  const JsonValue* f = only_file(doc);
+  ASSERT_NE(f, nullptr) << r.out;
+  EXPECT_EQ(str(f, "verdict"), "no-vdso") << r.out;
+  EXPECT_EQ(str(f, "libc"), "glibc 2.13") << r.out;
+  EXPECT_TRUE(f->get("vdso_fallback")->boolean);
+  EXPECT_TRUE(f->get("call_sites")->items.empty()) << r.out;
+  std::set<std::string> targets;
+  for (const JsonValue& p : f->get("page_addresses")->items) targets.insert(str(&p, "target"));
+  EXPECT_EQ(targets, (std::set<std::string>{"0xffffffffff600000", "0xffffffffff600400"}));
+}
+
 TEST(ScanCommand, TextNamesTheFileVerdictAndCallSite) {
   const RunResult r = scan({program("glibc_sequences", true)});
   EXPECT_EQ(r.exit_code, 0) << r.describe();
