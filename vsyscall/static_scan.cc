@@ -115,23 +115,25 @@ std::vector<size_t> candidates(const Region& r) {
   std::vector<size_t> out;
   const uint8_t* b = r.bytes.data();
   const size_t n = r.bytes.size();
-  if (n < 8) return out;
+  if (n < 4) return out;
   // A rel32 reaches the page only if its top 16 bits are those of (page - next rip): over a
-  // chunk of 60 KiB of code (60 KiB of rip values plus the page's 4 KiB of targets span at
-  // most 64 KiB) those take at most two consecutive values. A multiple of 16.
-  constexpr size_t kChunk = (1 << 16) - kPageSize;
+  // chunk of 56 KiB of positions (plus the last block's 15 and the page's 4 KiB of targets,
+  // under 64 KiB in all) those take at most two consecutive values. A multiple of 16.
+  constexpr size_t kChunk = (1 << 16) - 2 * kPageSize;
   const __m128i k60 = _mm_set1_epi8(0x60);
   const __m128i kff = _mm_set1_epi8(static_cast<char>(0xff));
   const __m128i kf0 = _mm_set1_epi8(static_cast<char>(0xf0));
   const __m128i kzero = _mm_setzero_si128();
   const __m128i ke8 = _mm_set1_epi8(static_cast<char>(0xe8));
   const __m128i ke9 = _mm_set1_epi8(static_cast<char>(0xe9));
-  const size_t last = n - 8;  // every load below stays inside the region
-  for (size_t chunk = 0; chunk <= last; chunk += kChunk) {
+  // Blocks of 16 positions whose loads (up to 20 bytes ahead) stay inside the region.
+  const size_t last = n >= 20 ? n - 20 : 0;
+  for (size_t chunk = 0; n >= 20 && chunk <= last; chunk += kChunk) {
     const size_t chunk_end = std::min(last + 1, chunk + kChunk);
-    // next rip = vaddr + i + 5 for i in [chunk, chunk_end); rel32 = target - next rip.
-    const uint32_t rel_hi = static_cast<uint32_t>(kPageEnd - (r.vaddr + chunk + 5)) >> 16;
-    const uint32_t rel_lo = static_cast<uint32_t>(kPageBase - (r.vaddr + chunk_end + 5)) >> 16;
+    // next rip = vaddr + k + 5 for the positions k in [chunk, chunk_end + 15] the blocks
+    // starting below chunk_end cover; rel32 = target - next rip.
+    const uint32_t rel_hi = static_cast<uint32_t>(kPageEnd - 1 - (r.vaddr + chunk + 5)) >> 16;
+    const uint32_t rel_lo = static_cast<uint32_t>(kPageBase - (r.vaddr + chunk_end + 15 + 5)) >> 16;
     const __m128i h1 = _mm_set1_epi8(static_cast<char>(rel_hi >> 8));
     const __m128i m1 = _mm_set1_epi8(static_cast<char>(rel_hi & 0xff));
     const __m128i h2 = _mm_set1_epi8(static_cast<char>(rel_lo >> 8));
@@ -140,7 +142,6 @@ std::vector<size_t> candidates(const Region& r) {
       auto load = [&](size_t k) {
         return _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + k));
       };
-      if (i + 4 + 16 > n) break;  // the tail is done byte by byte below
       const __m128i b0 = load(0), b1 = load(1), b2 = load(2), b3 = load(3), b4 = load(4);
       const __m128i imm =
           _mm_and_si128(_mm_and_si128(_mm_cmpeq_epi8(b2, k60), _mm_cmpeq_epi8(b3, kff)),

@@ -118,6 +118,40 @@ TEST(StaticScan, FindsABranchPastTheFirst64KiBAndInTheLastBytes) {
   EXPECT_EQ(f.calls[1].target, kP);
 }
 
+TEST(StaticScan, FindsSitesAtEveryOffsetOfTheVectorLoop) {
+  // The byte prefilter runs 16 positions at a time and the tail byte by byte: a site must be
+  // found wherever it falls, up to the region's last byte.
+  for (size_t pad = 0; pad < 48; ++pad) {
+    SCOPED_TRACE(pad);
+    Code c;
+    c.bytes.clear();
+    c.nops(pad).add(kMovRaxGtod).add(kCallRax);
+    EXPECT_EQ(scan_code(c).calls.size(), 1u);
+    Code d;
+    d.bytes.clear();
+    d.nops(pad).branch(0xe8, kP + 0x400);
+    EXPECT_EQ(scan_code(d).calls.size(), 1u);
+  }
+}
+
+TEST(StaticScan, FindsDirectBranchesAcrossThePrefilterChunks) {
+  // The rel32 prefilter works in chunks of 56 KiB: a branch near a chunk's edge, from code
+  // at addresses whose distance to the page crosses a 64 KiB boundary, must still be found.
+  constexpr size_t kChunk = 0x10000 - 0x2000;
+  for (uint64_t vaddr : {0x10000ull, 0x3fff3ull, 0x5ff000ull}) {
+    for (size_t at : {kChunk - 21, kChunk - 16, kChunk - 5, kChunk + 3, 2 * kChunk - 1}) {
+      SCOPED_TRACE(testing::Message() << std::hex << vaddr << " +" << at);
+      Code c;
+      c.vaddr = vaddr;
+      c.bytes.assign(at, 0x90);
+      c.branch(0xe8, kP + 0x800).nops(64);
+      const Findings f = scan_code(c);
+      ASSERT_EQ(f.calls.size(), 1u);
+      EXPECT_EQ(f.calls[0].address, vaddr + at);
+    }
+  }
+}
+
 TEST(StaticScan, FindsReadsOfThePage) {
   Code c;
   c.add({0x48, 0xa1, 0x08, 0x08, 0x60, 0xff, 0xff, 0xff, 0xff, 0xff});  // movabs P+0x808,%rax
