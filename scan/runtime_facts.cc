@@ -11,6 +11,7 @@ constexpr std::string_view kGlibcBanner = "GNU C Library";
 constexpr std::string_view kGoBuildInfo = "\xff Go buildinf:";
 
 const uint8_t* find(std::span<const uint8_t> hay, std::string_view needle) {
+  if (hay.empty()) return nullptr;  // an empty section's span has no pointer for memmem
   return static_cast<const uint8_t*>(memmem(hay.data(), hay.size(), needle.data(), needle.size()));
 }
 

@@ -86,6 +86,7 @@ TEST(ScanRuntime, ReadsTheGlibcBannerVersion) {
                 bytes_of("GNU C Library stable release version 2.13, by Roland McGrath et al.")),
             "2.13");
   EXPECT_EQ(glibc_banner_version(bytes_of("no banner here")), "");
+  EXPECT_EQ(glibc_banner_version({}), "");
 }
 
 Bytes buildinfo_header(uint8_t flags) {
