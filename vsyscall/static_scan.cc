@@ -249,7 +249,7 @@ class Scanner {
       case FormKind::kDirectCall:
       case FormKind::kDirectJump: {
         if (!page_related(f)) break;
-        CallSite s;
+        ScannedCall s;
         s.address = s.setup_address = insn.address;
         s.target = f.address;
         s.form = SiteForm::kDirect;
@@ -280,7 +280,7 @@ class Scanner {
       const InsnForm f = classify_insn(insn);
       if ((f.kind == FormKind::kRegisterCall || f.kind == FormKind::kRegisterJump) &&
           f.reg == reg) {
-        CallSite s;
+        ScannedCall s;
         s.address = insn.address;
         s.target = target;
         s.form = form;
@@ -317,7 +317,7 @@ class Scanner {
         follow_register(r, off, f.reg, insn.address, w->second, SiteForm::kWordRegister, setup);
         continue;
       }
-      CallSite s;
+      ScannedCall s;
       s.address = insn.address;
       s.target = w->second;
       s.form = SiteForm::kWordMemory;
@@ -389,7 +389,7 @@ Assessment assess(Findings& f, const RuntimeFacts& facts) {
   Assessment a;
   a.vdso_fallback = old_go || old_glibc;
   bool real_call = false;
-  for (CallSite& s : f.calls) {
+  for (ScannedCall& s : f.calls) {
     s.fallback = old_go && (s.form == SiteForm::kWordMemory || s.form == SiteForm::kWordRegister);
     real_call = real_call || !s.fallback;
   }

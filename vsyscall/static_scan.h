@@ -29,7 +29,7 @@ enum class SiteForm : uint8_t {
   kWordRegister,  // mov word,%reg ... call/jmp *%reg
 };
 
-struct CallSite {
+struct ScannedCall {
   uint64_t address = 0;  // of the call or jmp
   uint64_t target = 0;   // the page address it goes to
   SiteForm form = SiteForm::kImmediate;
@@ -60,7 +60,7 @@ struct DataWord {
 };
 
 struct Findings {
-  std::vector<CallSite> calls;
+  std::vector<ScannedCall> calls;
   std::vector<PageRead> reads;
   std::vector<PageRef> refs;
   std::vector<DataWord> words;

@@ -210,7 +210,7 @@ TEST(StaticScan, ParsesVersions) {
 
 Findings one_call(SiteForm form) {
   Findings f;
-  CallSite s;
+  ScannedCall s;
   s.form = form;
   s.target = kP;
   f.calls.push_back(s);
