@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "emulator/timekeeper_probe.h"
+#include "emulator/clock/timekeeper_probe.h"
 #include "tests/vdso/injected_vdso.h"
 #include "tests/vdso/measure.h"
 

@@ -12,15 +12,15 @@
 #include <optional>
 #include <sstream>
 
-#include "emulator/engine.h"
+#include "emulator/trace/engine.h"
 #include "emulator/log.h"
-#include "emulator/maps.h"
-#include "emulator/report.h"
-#include "emulator/seccomp_policy.h"
-#include "emulator/spawn.h"
-#include "emulator/timekeeper.h"
-#include "emulator/unique_fd.h"
-#include "emulator/vvar_object.h"
+#include "emulator/trace/maps.h"
+#include "emulator/report/report.h"
+#include "emulator/trace/seccomp_policy.h"
+#include "emulator/trace/spawn.h"
+#include "emulator/clock/timekeeper.h"
+#include "emulator/trace/unique_fd.h"
+#include "emulator/clock/vvar_object.h"
 #include "scan/scan_command.h"
 #include "src/options.h"
 #include "vdso/image.h"
@@ -135,6 +135,7 @@ int run(int argc, char** argv) {
   eo.mode = opts.vsyscall_mode;
   eo.host = detect_host_mode();
   eo.vdso = opts.vdso_mode;
+  eo.patch = opts.patch;
   eo.mirror_job_control = in_terminal_foreground();
   VDSORUN_LOG(kInfo, "host kernel vsyscall mode: %s; emulating: %s; vdso: %s",
               std::string(vsyscall::host_mode_name(eo.host)).c_str(),

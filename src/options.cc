@@ -12,7 +12,8 @@ namespace {
 
 // Options that take a value as the next word when written without '='.
 bool takes_separate_value(const std::string& a) {
-  return a == "-o" || a == "--report" || a == "--vsyscall" || a == "--vdso" || a == "--log-level";
+  return a == "-o" || a == "--report" || a == "--vsyscall" || a == "--vdso" || a == "--patch" ||
+         a == "--log-level";
 }
 
 po::options_description describe() {
@@ -27,6 +28,9 @@ po::options_description describe() {
     ("vdso", po::value<std::string>()->value_name("MODE")->default_value("inject"),
      "inject: map vdsorun's vDSO and vvar page into every program; host: keep the kernel's "
      "vDSO; none: hide the vDSO (AT_SYSINFO_EHDR becomes AT_IGNORE)")
+    ("patch", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
+     "auto: after a legacy call site's first call, rewrite it to call vdsorun's vDSO through "
+     "a trampoline, so that it stops no more; off: every call stops")
     ("quiet,q", "do not print the vsyscall report at exit")
     ("report,o", po::value<std::string>()->value_name("FILE"),
      "write the report as JSON to FILE")
@@ -101,6 +105,13 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
     o.vdso_mode = emulator::VdsoMode::kNone;
   else
     throw UsageError("invalid --vdso mode '" + vdso + "' (inject, host, none)");
+  const std::string patch = vm["patch"].as<std::string>();
+  if (patch == "auto")
+    o.patch = true;
+  else if (patch == "off")
+    o.patch = false;
+  else
+    throw UsageError("invalid --patch value '" + patch + "' (auto, off)");
   if (vm.count("report")) {
     o.report_file = vm["report"].as<std::string>();
     if (o.report_file->empty()) throw UsageError("--report needs a file name");

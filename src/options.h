@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "emulator/engine.h"
+#include "emulator/trace/engine.h"
 #include "emulator/log.h"
 #include "vsyscall/mode.h"
 
@@ -15,6 +15,7 @@ namespace cli {
 struct Options {
   vsyscall::Mode vsyscall_mode = vsyscall::Mode::kEmulate;
   emulator::VdsoMode vdso_mode = emulator::VdsoMode::kInject;
+  bool patch = true;  // --patch=auto
   bool quiet = false;
   std::optional<std::string> report_file;
   emulator::LogLevel log_level = emulator::LogLevel::kWarn;

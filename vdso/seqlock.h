@@ -1,4 +1,4 @@
-// The reader half of the vvar seqlock (the writer half is emulator/vvar_object.h).
+// The reader half of the vvar seqlock (the writer half is emulator/clock/vvar_object.h).
 #pragma once
 
 #include <stdint.h>

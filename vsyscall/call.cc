@@ -145,10 +145,7 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, 
   const int64_t ret = run_syscall(entry, regs, mem, time);
   out.result = ret;
   regs.rax = static_cast<uint64_t>(ret);
-  regs.rcx = entry_addr + kSyscallEndOffset;
-  // `syscall` saves rflags in r11; the resume flag set by the fault that stopped us is not
-  // part of what the program had.
-  regs.r11 = regs.eflags & ~kFlagRF;
+  native_syscall_clobbers(entry_addr, regs);
   if (!mem.read(regs.rsp, ret_bytes)) {
     // The `ret` at entry+9 faults reading the stack.
     regs.rip = entry_addr + kSyscallEndOffset;
@@ -160,6 +157,11 @@ CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, 
   regs.rip = caller;
   regs.rsp += 8;
   return out;
+}
+
+void native_syscall_clobbers(uint64_t entry_addr, Gpr& regs) {
+  regs.rcx = entry_addr + kSyscallEndOffset;
+  regs.r11 = regs.eflags & ~kFlagRF;
 }
 
 }  // namespace vsyscall

@@ -54,6 +54,11 @@ struct CallOutcome {
 // bad.
 CallOutcome perform_call(Entry entry, Gpr& regs, Memory& mem, TimeSource& time, CallFlavor flavor);
 
+// What the page's own `syscall` (at entry + 7) does to the registers besides rax: rcx = the
+// rip after it (entry + 9), r11 = rflags, without the resume flag the stop that caught the
+// call set (not part of what the program had). `entry_addr` is the entry's address.
+void native_syscall_clobbers(uint64_t entry_addr, Gpr& regs);
+
 // The part of an emulated call that happens before the kernel consults seccomp: reading the
 // return address and checking the pointers. An outcome if the call ends there (a signal),
 // nullopt if it goes on to seccomp and the syscall.

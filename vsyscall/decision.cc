@@ -21,21 +21,44 @@ std::string_view action_name(Action a) {
       return "sigsegv";
     case Action::kEmulateRead:
       return "read-emulated";
+    case Action::kAnswerFromVvar:
+      return "emulated";
+    case Action::kNativeSigsys:
+      return "native-sigsys";
   }
   return "?";
 }
 
-Action on_seccomp_entry_call(Mode mode) {
+Action on_seccomp_entry_call(Mode mode, Entry entry, bool vvar) {
   switch (mode) {
     case Mode::kNone:
       return Action::kFetchFault;
     case Mode::kXonly:
     case Mode::kEmulate:
-      return Action::kPassThrough;  // the host kernel emulates it exactly
+      // The host kernel emulates it exactly, from its own clock. With an injected vvar the
+      // clock calls answer from it, so that they agree with the vDSO; getcpu has no clock.
+      return vvar && entry != Entry::kGetcpu ? Action::kAnswerFromVvar : Action::kPassThrough;
     case Mode::kNative:
       return Action::kNativeCall;
   }
   return Action::kPassThrough;
+}
+
+Action on_program_sigsys(Mode mode) {
+  switch (mode) {
+    case Mode::kNone:
+      return Action::kFetchFault;  // a none kernel faults on the fetch, never asks seccomp
+    case Mode::kXonly:
+    case Mode::kEmulate:
+      return Action::kPassThrough;  // what an emulating kernel gives
+    case Mode::kNative:
+      return Action::kNativeSigsys;  // the filter saw the page's own syscall
+  }
+  return Action::kPassThrough;
+}
+
+bool patches_call_sites(Mode mode) {
+  return mode != Mode::kNone;
 }
 
 Action on_fault_in_page(Mode mode, uint64_t rip, bool raw_fetch_fault) {

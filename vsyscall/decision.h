@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "vsyscall/mode.h"
+#include "vsyscall/page.h"
 
 namespace vsyscall {
 
@@ -17,13 +18,24 @@ enum class Action {
   kFetchFault,     // SIGSEGV SEGV_MAPERR as an instruction fetch at the address (none)
   kKernelSigsegv,  // SIGSEGV SI_KERNEL with the registers untouched (bad call, xonly/emulate)
   kEmulateRead,    // emulate_read(): the load returns the page image
+  kAnswerFromVvar,  // answer the call from the injected vvar's clock; the kernel emulates the ret
+  kNativeSigsys,    // the SIGSYS names the page's own syscall (rip and rcx at entry + 9)
 };
 
 std::string_view action_name(Action a);
 
 // A call to an exact entry caught at a seccomp stop (host xonly/emulate: the kernel is about
-// to emulate it and has already checked the return address and the pointers).
-Action on_seccomp_entry_call(Mode mode);
+// to emulate it and has already checked the return address and the pointers). `vvar`: there is
+// an injected vvar whose clock emulated calls must agree with.
+Action on_seccomp_entry_call(Mode mode, Entry entry, bool vvar);
+
+// A SIGSYS that the program's own seccomp filter raised (SECCOMP_RET_TRAP) for a call at an
+// entry: the host kernel consulted it, as an emulating kernel does, and emulated the `ret`.
+Action on_program_sigsys(Mode mode);
+
+// Whether a call site that called an entry may be patched to stop no more: in every mode but
+// none, whose calls must fault.
+bool patches_call_sites(Mode mode);
 
 // A SIGSEGV whose rip is inside the page. `raw_fetch_fault` is true when this is the CPU's
 // own fault on executing the page (none host: si_addr == rip, SEGV_MAPERR); false when the

@@ -14,8 +14,8 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "emulator/clock_choice.h"
-#include "emulator/timekeeper_probe.h"
+#include "emulator/clock/clock_choice.h"
+#include "emulator/clock/timekeeper_probe.h"
 
 namespace e2e {
 namespace {

@@ -253,7 +253,7 @@ TEST(Cli, ReportOnStderrNamesTheEntryAndCount) {
   const RunResult r =
       run_command(under_vdsorun({}, {program("call_entries"), "gettimeofday", "3"}));
   EXPECT_TRUE(r.exited && r.exit_code == 0) << r.describe();
-  // The text format is vdsorun's (emulator/report.cc): "gettimeofday: 3 calls".
+  // The text format is vdsorun's (emulator/report/report.cc): "gettimeofday: 3 calls".
   EXPECT_NE(r.err.find("gettimeofday: 3 calls"), std::string::npos) << r.err;
   EXPECT_EQ(r.out, "OK gettimeofday calls=3\n");
 }
@@ -279,7 +279,7 @@ double entry_calls(const JsonValue& process, const std::string& entry) {
   return calls != nullptr && calls->type == JsonValue::Type::kNumber ? calls->number : 0;
 }
 
-// Schema: man/vdsorun.1 and emulator/report.cc (version 1).
+// Schema: man/vdsorun.1 and emulator/report/report.cc (version 1).
 TEST(Cli, JsonReportCountsCallsPerEntry) {
   TempDir dir;
   for (bool is_static : {false, true}) {

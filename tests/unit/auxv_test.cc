@@ -1,5 +1,5 @@
 // Tests the initial-stack walker on synthetic stacks.
-#include "emulator/auxv.h"
+#include "emulator/inject/auxv.h"
 
 #include <elf.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // Tests the clock-path choice for every input: clocksource, CPU flags and whether there is a
 // kernel vDSO. Whatever machine runs this, every path is taken.
-#include "emulator/clock_choice.h"
+#include "emulator/clock/clock_choice.h"
 
 #include <gtest/gtest.h>
 

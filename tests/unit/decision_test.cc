@@ -13,10 +13,34 @@ constexpr uint64_t kMisaligned = kPageBase + 0x401;
 constexpr uint64_t kFiller = kPageBase + 0xc00;  // a 4th "entry" slot that does not exist
 
 TEST(Decision, SeccompEntryCallPerMode) {
-  EXPECT_EQ(on_seccomp_entry_call(Mode::kNone), Action::kFetchFault);
-  EXPECT_EQ(on_seccomp_entry_call(Mode::kXonly), Action::kPassThrough);
-  EXPECT_EQ(on_seccomp_entry_call(Mode::kEmulate), Action::kPassThrough);
-  EXPECT_EQ(on_seccomp_entry_call(Mode::kNative), Action::kNativeCall);
+  for (Entry e : kAllEntries) {
+    for (bool vvar : {false, true}) {
+      EXPECT_EQ(on_seccomp_entry_call(Mode::kNone, e, vvar), Action::kFetchFault);
+      EXPECT_EQ(on_seccomp_entry_call(Mode::kNative, e, vvar), Action::kNativeCall);
+    }
+    EXPECT_EQ(on_seccomp_entry_call(Mode::kXonly, e, false), Action::kPassThrough);
+    EXPECT_EQ(on_seccomp_entry_call(Mode::kEmulate, e, false), Action::kPassThrough);
+  }
+  // With an injected vvar the clock calls answer from it; getcpu stays the kernel's.
+  for (Mode m : {Mode::kXonly, Mode::kEmulate}) {
+    EXPECT_EQ(on_seccomp_entry_call(m, Entry::kGettimeofday, true), Action::kAnswerFromVvar);
+    EXPECT_EQ(on_seccomp_entry_call(m, Entry::kTime, true), Action::kAnswerFromVvar);
+    EXPECT_EQ(on_seccomp_entry_call(m, Entry::kGetcpu, true), Action::kPassThrough);
+  }
+}
+
+TEST(Decision, ProgramsOwnSigsysPerMode) {
+  EXPECT_EQ(on_program_sigsys(Mode::kNone), Action::kFetchFault);
+  EXPECT_EQ(on_program_sigsys(Mode::kXonly), Action::kPassThrough);
+  EXPECT_EQ(on_program_sigsys(Mode::kEmulate), Action::kPassThrough);
+  EXPECT_EQ(on_program_sigsys(Mode::kNative), Action::kNativeSigsys);
+}
+
+TEST(Decision, CallSitesArePatchedInEveryModeButNone) {
+  EXPECT_FALSE(patches_call_sites(Mode::kNone));
+  EXPECT_TRUE(patches_call_sites(Mode::kXonly));
+  EXPECT_TRUE(patches_call_sites(Mode::kEmulate));
+  EXPECT_TRUE(patches_call_sites(Mode::kNative));
 }
 
 TEST(Decision, FaultInPageTable) {

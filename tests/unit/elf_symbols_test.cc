@@ -1,10 +1,10 @@
 // Tests symbol lookup on this test binary itself.
-#include "emulator/elf_symbols.h"
+#include "emulator/report/elf_symbols.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "emulator/maps.h"
+#include "emulator/trace/maps.h"
 
 extern "C" __attribute__((noinline, used)) int vdsorun_test_marker_function(int x) {
   return x * 3 + 1;

@@ -1,7 +1,7 @@
 // Tests the vDSO injection stub without a tracer: its layout (decoded with Capstone) and a
 // real run in a forked child, whose SIGILL handler at the final `ud2` reports the result
 // registers.
-#include "emulator/inject_stub.h"
+#include "emulator/inject/inject_stub.h"
 
 #include <capstone/capstone.h>
 #include <gtest/gtest.h>
@@ -15,7 +15,7 @@
 #include <cstring>
 #include <string>
 
-#include "emulator/seccomp_policy.h"
+#include "emulator/trace/seccomp_policy.h"
 
 namespace emulator {
 namespace {

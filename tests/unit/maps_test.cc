@@ -1,5 +1,5 @@
 // Tests /proc/PID/maps parsing and lookup.
-#include "emulator/maps.h"
+#include "emulator/trace/maps.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
 // Tests report collection and its text and JSON forms.
-#include "emulator/report.h"
+#include "emulator/report/report.h"
 
 #include <gtest/gtest.h>
 
@@ -26,7 +26,7 @@ TEST(Report, JsonCarriesCountsSitesAndEscapes) {
   s.site.address = 0x401234;
   s.site.module = "/tmp/x";
   s.site.instruction = "call rax";
-  s.outcomes["emulated"] = 3;
+  s.outcomes[Outcome::kEmulated] = 3;
   r.set_exit("exited with status 0");
   std::ostringstream j;
   r.write_json(j);
@@ -41,6 +41,24 @@ TEST(Report, JsonCarriesCountsSitesAndEscapes) {
   r.write_text(t);
   EXPECT_NE(t.str().find("gettimeofday: 3 calls"), std::string::npos) << t.str();
   EXPECT_NE(t.str().find("`call rax`: 3 emulated"), std::string::npos) << t.str();
+}
+
+TEST(Report, OutcomesAreWrittenInTheReportsWords) {
+  Report r;
+  r.new_image(7, "/x", "");
+  auto& s = r.image(7).read_sites[0x401000];
+  s.count = 2;
+  s.outcomes[Outcome::kReadOnCopy] = 1;
+  s.outcomes[Outcome::kReadNotEmulated] = 1;
+  s.reason = "a gather";
+  r.image(7).reads = 2;
+  std::ostringstream t;
+  r.write_text(t);
+  EXPECT_NE(t.str().find("1 read-emulated (executed on a copy) 1 SIGSEGV (not emulated: a gather)"),
+            std::string::npos)
+      << t.str();
+  EXPECT_EQ(outcome_name(Outcome::kSigsegv), "SIGSEGV");
+  EXPECT_EQ(outcome_name(Outcome::kNative), "native");
 }
 
 TEST(Report, ForkedImagesAreSeparate) {

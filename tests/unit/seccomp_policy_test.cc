@@ -1,7 +1,7 @@
 // Tests vdsorun's hand-written seccomp filter twice: on a small classic-BPF interpreter over
 // synthesized seccomp_data (every case, no kernel), and loaded into the kernel in a forked
 // child with no tracer, where SECCOMP_RET_TRACE makes the syscall fail with ENOSYS.
-#include "emulator/seccomp_policy.h"
+#include "emulator/trace/seccomp_policy.h"
 
 #include <gtest/gtest.h>
 #include <linux/audit.h>
@@ -188,6 +188,23 @@ TEST(SeccompPolicy, TracesTheInjectDoneMarkerOnlyWithTheMagic) {
   EXPECT_EQ(run_bpf(p, data(SYS_time, 0x401000, AUDIT_ARCH_X86_64, kInjectDoneMagic)), kAllow);
 }
 
+TEST(SeccompPolicy, FilterInstallsAreTracedWhereverTheyComeFrom) {
+  const BpfProgram p = vsyscall_filter();
+  const uint32_t install = SECCOMP_RET_TRACE | kTraceDataSeccompInstall;
+  for (uint64_t ip : {uint64_t{0x401000}, uint64_t{0x7f0000001000}, kPage}) {
+    EXPECT_EQ(run_bpf(p, data(SYS_seccomp, ip)), install) << hex(ip);
+    EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_SET_SECCOMP)), install);
+    // prctl's option is an int: a garbage upper half is still PR_SET_SECCOMP.
+    EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, 0xdead00000000ULL | PR_SET_SECCOMP)),
+              install);
+    EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_SET_NO_NEW_PRIVS)), kAllow);
+    EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_GET_SECCOMP)), kAllow);
+  }
+  // Not on other architectures or for x32 numbers.
+  EXPECT_EQ(run_bpf(p, data(SYS_seccomp, 0x401000, AUDIT_ARCH_I386)), kAllow);
+  EXPECT_EQ(run_bpf(p, data(SYS_seccomp | kX32Bit, 0x401000)), kAllow);
+}
+
 // --- The same filter in the kernel -----------------------------------------------------------
 
 namespace {
@@ -269,6 +286,21 @@ TEST(SeccompPolicy, InjectDoneMarkerIsTracedOnlyWithTheMagic) {
     const long pid = syscall(SYS_getpid, 0);
     if (pid <= 0 || pid != getpid()) return 2;
     if (syscall(SYS_getpid, kInjectDoneMagic ^ 1) != pid) return 3;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(SeccompPolicy, FilterInstallsStopInTheKernelToo) {
+  // Without a tracer a TRACE result fails the call with ENOSYS: seccomp() and
+  // prctl(PR_SET_SECCOMP) are traced, other prctl options run.
+  const int status = in_filtered_child([] {
+    errno = 0;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, nullptr) != -1 || errno != ENOSYS) return 1;
+    errno = 0;
+    if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != -1 || errno != ENOSYS) return 2;
+    if (prctl(PR_GET_SECCOMP) != 2) return 3;  // filter mode: ours
     return 0;
   });
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;

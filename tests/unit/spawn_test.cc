@@ -1,5 +1,5 @@
 // Tests PATH lookup (execvp rules) and spawn failures' exit codes.
-#include "emulator/spawn.h"
+#include "emulator/trace/spawn.h"
 
 #include <errno.h>
 #include <gtest/gtest.h>

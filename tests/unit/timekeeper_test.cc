@@ -5,7 +5,7 @@
 #include <random>
 #include <vector>
 
-#include "emulator/timekeeper_math.h"
+#include "emulator/clock/timekeeper_math.h"
 #include "vdso/clock_math.h"
 
 namespace emulator::timekeeping {

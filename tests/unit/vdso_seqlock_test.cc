@@ -7,7 +7,7 @@
 #include <memory>
 #include <thread>
 
-#include "emulator/vvar_object.h"
+#include "emulator/clock/vvar_object.h"
 #include "vdso/abi.h"
 #include "vdso/seqlock.h"
 #include "vdso/tsc.h"

@@ -11,7 +11,7 @@
 #include <cstring>
 #include <string>
 
-#include "emulator/vvar_object.h"
+#include "emulator/clock/vvar_object.h"
 #include "vdso/image.h"
 #include "vdso/vvar.h"
 

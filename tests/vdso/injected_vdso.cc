@@ -10,9 +10,9 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "emulator/clock_choice.h"
-#include "emulator/host_vdso.h"
-#include "emulator/timekeeper_probe.h"
+#include "emulator/clock/clock_choice.h"
+#include "emulator/inject/host_vdso.h"
+#include "emulator/clock/timekeeper_probe.h"
 #include "vdso/dynamic_symbols.h"
 #include "vdso/image.h"
 

@@ -12,8 +12,8 @@
 #include <optional>
 #include <string>
 
-#include "emulator/timekeeper.h"
-#include "emulator/vvar_object.h"
+#include "emulator/clock/timekeeper.h"
+#include "emulator/clock/vvar_object.h"
 #include "vdso/host_table.h"
 #include "vdso/vvar.h"
 

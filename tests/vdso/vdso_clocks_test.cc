@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include "emulator/clock_choice.h"
-#include "emulator/timekeeper_probe.h"
+#include "emulator/clock/clock_choice.h"
+#include "emulator/clock/timekeeper_probe.h"
 #include "tests/vdso/injected_vdso.h"
 #include "tests/vdso/measure.h"
 

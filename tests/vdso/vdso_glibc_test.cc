@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "emulator/vvar_object.h"
+#include "emulator/clock/vvar_object.h"
 #include "tests/vdso/injected_vdso.h"
 #include "tests/vdso/userland_exec.h"
 

@@ -1,0 +1,83 @@
+// Reads ELF64 symbol tables with <elf.h> structures; bounds-checked against the file size
+// because the file is the program's, not ours, and may be anything.
+#include "emulator/report/elf_symbols.h"
+
+#include <elf.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "emulator/trace/maps.h"
+
+namespace emulator {
+namespace {
+
+template <typename T>
+bool get(const std::string& img, uint64_t off, T& out) {
+  if (off > img.size() || sizeof(T) > img.size() - off) return false;
+  std::memcpy(&out, img.data() + off, sizeof(T));
+  return true;
+}
+
+}  // namespace
+
+std::optional<ElfSymbols> ElfSymbols::load(const std::string& path) {
+  auto data = read_text_file(path);
+  if (!data) return std::nullopt;
+  const std::string& img = *data;
+  Elf64_Ehdr eh;
+  if (!get(img, 0, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return std::nullopt;
+  ElfSymbols out;
+  for (unsigned i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph;
+    if (!get(img, eh.e_phoff + uint64_t{i} * eh.e_phentsize, ph)) break;
+    if (ph.p_type == PT_LOAD) out.loads_.push_back({ph.p_offset, ph.p_vaddr, ph.p_filesz});
+  }
+  std::vector<Elf64_Shdr> shdrs;
+  for (unsigned i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr sh;
+    if (!get(img, eh.e_shoff + uint64_t{i} * eh.e_shentsize, sh)) break;
+    shdrs.push_back(sh);
+  }
+  for (uint32_t want : {SHT_SYMTAB, SHT_DYNSYM}) {
+    for (const Elf64_Shdr& sh : shdrs) {
+      if (sh.sh_type != want || sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym))
+        continue;
+      const Elf64_Shdr& strtab = shdrs[sh.sh_link];
+      for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
+        Elf64_Sym s;
+        if (!get(img, sh.sh_offset + off, s)) break;
+        if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0) continue;
+        if (s.st_name >= strtab.sh_size || strtab.sh_offset + s.st_name >= img.size()) continue;
+        const char* name = img.data() + strtab.sh_offset + s.st_name;
+        size_t max = img.size() - (strtab.sh_offset + s.st_name);
+        out.syms_.push_back({s.st_value, s.st_size, std::string(name, strnlen(name, max))});
+      }
+    }
+    if (!out.syms_.empty()) break;
+  }
+  std::sort(out.syms_.begin(), out.syms_.end(),
+            [](const Sym& a, const Sym& b) { return a.value < b.value; });
+  return out;
+}
+
+std::optional<SymbolHit> ElfSymbols::lookup_file_offset(uint64_t file_offset) const {
+  std::optional<uint64_t> vaddr;
+  for (const Load& l : loads_) {
+    if (file_offset >= l.offset && file_offset < l.offset + l.filesz) {
+      vaddr = file_offset - l.offset + l.vaddr;
+      break;
+    }
+  }
+  if (!vaddr) return std::nullopt;
+  auto it = std::upper_bound(syms_.begin(), syms_.end(), *vaddr,
+                             [](uint64_t v, const Sym& s) { return v < s.value; });
+  if (it == syms_.begin()) return std::nullopt;
+  --it;
+  // The nearest function at or before the address (stripped gaps still name their neighbour).
+  return SymbolHit{it->name, *vaddr - it->value};
+}
+
+}  // namespace emulator

@@ -1,0 +1,332 @@
+// The event loop: waitpid(-1, __WALL) over the whole tree, one decision per stop.
+#include "emulator/trace/engine.h"
+
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "emulator/inject/auxv.h"
+#include "emulator/log.h"
+#include "emulator/trace/maps.h"
+#include "emulator/trace/ptrace_ops.h"
+#include "vdso/dynamic_symbols.h"
+#include "vsyscall/decision.h"
+
+namespace emulator {
+
+std::string_view vdso_mode_name(VdsoMode m) {
+  switch (m) {
+    case VdsoMode::kInject:
+      return "inject";
+    case VdsoMode::kHost:
+      return "host";
+    case VdsoMode::kNone:
+      return "none";
+  }
+  return "?";
+}
+
+namespace {
+
+// The "Seccomp_filters:" count of /proc/PID/status (Linux >= 5.9), or -1.
+long seccomp_filter_count(const std::string& status_path) {
+  auto status = read_text_file(status_path);
+  if (!status) return -1;
+  const size_t p = status->find("\nSeccomp_filters:");
+  if (p == std::string::npos) return -1;
+  return std::strtol(status->c_str() + p + 18, nullptr, 10);
+}
+
+// Where the injected image's gettimeofday, time and getcpu are, relative to its base.
+std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> image) {
+  auto syms = vdso::DynamicSymbols::parse(image, nullptr);
+  if (!syms) return std::nullopt;
+  auto gtod = syms->lookup("__vdso_gettimeofday", "LINUX_2.6");
+  auto time = syms->lookup("__vdso_time", "LINUX_2.6");
+  auto getcpu = syms->lookup("__vdso_getcpu", "LINUX_2.6");
+  if (!gtod || !time || !getcpu) return std::nullopt;
+  return vsyscall::VdsoFunctions{*gtod, *time, *getcpu};
+}
+
+}  // namespace
+
+Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
+  const long own = seccomp_filter_count("/proc/self/status");
+  inherited_filters_ = (own < 0 ? 0 : own) + 1;
+  if (opts_.patch && vsyscall::patches_call_sites(opts_.mode) &&
+      opts_.vdso == VdsoMode::kInject && opts_.inject) {
+    vdso_functions_ = vdso_functions(opts_.inject->image);
+    if (vdso_functions_) {
+      patcher_ = std::make_unique<CallPatcher>(
+          getpid(), opts_.mode == vsyscall::Mode::kNative ? vsyscall::TrampolineFlavor::kNative
+                                                          : vsyscall::TrampolineFlavor::kEmulated);
+      if (!patcher_->ok()) patcher_.reset();
+    }
+  }
+}
+
+bool Engine::has_own_seccomp_filters(pid_t tid) const {
+  return seccomp_filter_count("/proc/" + std::to_string(tid) + "/status") > inherited_filters_;
+}
+Engine::~Engine() = default;
+
+Tracee& Engine::tracee(pid_t tid) {
+  auto [it, inserted] = tracees_.try_emplace(tid);
+  if (inserted) it->second.tid = tid;
+  return it->second;
+}
+
+pid_t Engine::tgid_of(Tracee& t) {
+  if (t.tgid) return t.tgid;
+  auto status = read_text_file("/proc/" + std::to_string(t.tid) + "/status");
+  if (status) {
+    size_t p = status->find("\nTgid:");
+    if (p != std::string::npos) t.tgid = static_cast<pid_t>(std::atoi(status->c_str() + p + 6));
+  }
+  if (!t.tgid) t.tgid = t.tid;
+  return t.tgid;
+}
+
+ProcessReport& Engine::image_of(Tracee& t) {
+  const pid_t pid = tgid_of(t);
+  if (!report_.has_image(pid)) {
+    // First sight of a process (a fork child that stopped before its parent's fork event).
+    char exe[4096];
+    const std::string link = "/proc/" + std::to_string(pid) + "/exe";
+    const ssize_t n = readlink(link.c_str(), exe, sizeof exe - 1);
+    report_.new_image(pid, n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?", "");
+  }
+  return report_.image(pid);
+}
+
+// Stops vdsorun with the same signal the program stopped with, so that the shell reports the
+// job as the program would have been reported ("Stopped" vs "Stopped (signal)"), then returns
+// once vdsorun is continued.
+void Engine::stop_self_like(int sig) {
+  if (sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU) {
+    kill(getpid(), SIGSTOP);
+    return;
+  }
+  struct sigaction dfl {
+  }, old{};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, &old);
+  kill(getpid(), sig);  // delivered before kill() returns: we stop here until SIGCONT
+  sigaction(sig, &old, nullptr);
+}
+
+std::unique_ptr<HostTimeSource> Engine::time_source(pid_t tid) const {
+  if (opts_.vvar) return std::make_unique<VvarTimeSource>(tid, opts_.vvar);
+  return std::make_unique<HostTimeSource>(tid);
+}
+
+void Engine::requeue(Tracee& t, const std::vector<siginfo_t>& signals) {
+  for (const siginfo_t& si : signals) {
+    t.requeued.push_back(si);
+    syscall(SYS_tgkill, tgid_of(t), t.tid, si.si_signo);
+  }
+}
+
+void Engine::apply(pid_t tid, const Resume& r) {
+  switch (r.kind) {
+    case Resume::Kind::kCont:
+      cont(tid, r.sig);
+      break;
+    case Resume::Kind::kListen:
+      listen(tid);
+      break;
+    case Resume::Kind::kSyscall:
+      syscall_cont(tid, r.sig);
+      break;
+    case Resume::Kind::kNothing:
+      break;
+  }
+}
+
+int Engine::run(const SpawnedProgram& program) {
+  main_pid_ = program.pid;
+  Tracee& first = tracee(program.pid);
+  first.tgid = program.pid;
+  apply(program.pid, on_stop(first, program.exec_status));
+  while (true) {
+    if (!reaped_.empty()) {
+      auto [tid, status] = reaped_.front();
+      reaped_.pop_front();
+      handle_status(tid, status);
+      continue;
+    }
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      if (errno == ECHILD) break;
+      throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    }
+    handle_status(tid, status);
+  }
+  if (patcher_) count_patched_calls();
+  return main_status_;
+}
+
+void Engine::handle_status(pid_t tid, int status) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    if (tid == main_pid_) {
+      main_status_ = status;
+      main_done_ = true;
+    }
+    tracees_.erase(tid);
+    return;
+  }
+  if (!WIFSTOPPED(status)) return;
+  Tracee& t = tracee(tid);
+  apply(tid, on_stop(t, status));
+}
+
+Resume Engine::on_stop(Tracee& t, int status) {
+  const int sig = WSTOPSIG(status);
+  const int event = status >> 16;
+  if (t.pending == Tracee::Pending::kFetchFaultInterrupt &&
+      !(event == PTRACE_EVENT_STOP && sig == SIGTRAP)) {
+    // Something else stopped the thread before our interrupt did (a group-stop can): put the
+    // call's registers in place now, so whatever runs next resumes at the fetch trap.
+    on_fetch_fault_interrupt(t);
+  }
+  const uint64_t passed_target = std::exchange(t.passed_call_target, 0);
+  if (passed_target && event == 0 && sig == SIGSEGV) t.passed_call_target = passed_target;
+  switch (event) {
+    case 0:
+      return on_signal_stop(t, sig);
+    case PTRACE_EVENT_SECCOMP:
+      return on_seccomp(t);
+    case PTRACE_EVENT_EXEC:
+      on_exec(t);
+      return Resume::cont();
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE: {
+      auto child = get_event_msg(t.tid);
+      if (child) {
+        Tracee& c = tracee(static_cast<pid_t>(*child));
+        if (event == PTRACE_EVENT_CLONE) {
+          c.tgid = 0;  // a thread or a process: learnt from /proc when needed
+          // A thread counts in its process's counters; a process made by clone() shares
+          // the patched code it was cloned with.
+          if (patcher_ && patcher_->has_patches(tgid_of(t))) {
+            if (tgid_of(c) != tgid_of(t))
+              patcher_->on_fork(tgid_of(t), tgid_of(c));
+            else
+              patcher_->on_shared_counters(tgid_of(t));
+          }
+        } else {
+          c.tgid = static_cast<pid_t>(*child);
+          if (patcher_) patcher_->on_fork(tgid_of(t), c.tgid);
+          // The child may already have stopped (and been recorded) before this event.
+          if (!report_.has_image(c.tgid)) {
+            // Copies: new_image() may move the parent's record.
+            const std::string exe = image_of(t).executable, vdso = image_of(t).vdso;
+            report_.new_image(c.tgid, exe, vdso);
+          }
+        }
+      }
+      return Resume::cont();
+    }
+    case PTRACE_EVENT_STOP:
+      if (t.pending == Tracee::Pending::kFetchFaultInterrupt) return on_fetch_fault_interrupt(t);
+      if (t.patch_return && sig == SIGTRAP) {
+        patch_now(t);
+        return Resume::cont();
+      }
+      if (sig == SIGTRAP) return Resume::cont();  // PTRACE_INTERRUPT or a new tracee's first stop
+      // A group-stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): stay stopped but keep listening so
+      // that SIGCONT (and SIGKILL) still work.
+      if (t.tid == main_pid_ && opts_.mirror_job_control) {
+        listen(t.tid);
+        stop_self_like(sig);
+        return {Resume::Kind::kNothing, 0};
+      }
+      return {Resume::Kind::kListen, 0};
+    default:
+      return Resume::cont();
+  }
+}
+
+Resume Engine::on_signal_stop(Tracee& t, int sig) {
+  for (auto it = t.requeued.begin(); it != t.requeued.end(); ++it) {
+    if (it->si_signo == sig) {
+      set_siginfo(t.tid, *it);
+      t.requeued.erase(it);
+      break;
+    }
+  }
+  if (sig == SIGSEGV) {
+    if (auto r = on_sigsegv(t)) return *r;
+  } else if (sig == SIGTRAP && t.pending == Tracee::Pending::kInt3Trap) {
+    if (auto r = on_sigtrap(t)) return *r;
+  } else if (sig == SIGSYS) {
+    if (auto r = on_sigsys(t)) return *r;
+  }
+  return Resume::cont(sig);
+}
+
+void Engine::on_exec(Tracee& t) {
+  // A non-leader exec: the thread took the leader's tid; its old tid is gone silently.
+  if (auto former = get_event_msg(t.tid); former && static_cast<pid_t>(*former) != t.tid)
+    tracees_.erase(static_cast<pid_t>(*former));
+  // tracees_.erase may have rehashed: look ourselves up again.
+  Tracee& self = tracee(t.tid);
+  self.tgid = self.tid;
+  self.pending = Tracee::Pending::kNone;
+  self.patch_return = 0;
+  shadow_pages_.erase(self.tid);  // the old image's mappings are gone
+  std::optional<vsyscall::VdsoFunctions> patch_into;
+  char exe[4096];
+  std::string path = "/proc/" + std::to_string(self.tid) + "/exe";
+  ssize_t n = readlink(path.c_str(), exe, sizeof exe - 1);
+  std::string executable = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
+  std::string vdso_note = "host vDSO";
+  auto regs = get_regs(self.tid);
+  // A 32-bit image (cs 0x23) has no vsyscall page and its own 32-bit vDSO: left alone.
+  constexpr uint64_t kUser32CodeSelector = 0x23;
+  if (regs && regs->cs == kUser32CodeSelector) {
+    vdso_note = "32-bit image: untouched";
+  } else if (opts_.vdso == VdsoMode::kNone) {
+    vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt).has_value()
+                    ? "AT_SYSINFO_EHDR removed"
+                    : "no AT_SYSINFO_EHDR to remove";
+  } else if (opts_.vdso == VdsoMode::kInject && opts_.inject) {
+    std::string why;
+    std::vector<siginfo_t> deferred;
+    if (auto inj = inject_vdso(self.tid, *opts_.inject, deferred, why)) {
+      char buf[128];
+      std::snprintf(buf, sizeof buf, "vdsorun vDSO at %#llx, vvar at %#llx (read-only)",
+                    static_cast<unsigned long long>(inj->vdso_addr),
+                    static_cast<unsigned long long>(inj->vvar_addr));
+      vdso_note = buf;
+      if (vdso_functions_)
+        patch_into = vsyscall::VdsoFunctions{inj->vdso_addr + vdso_functions_->gettimeofday,
+                                             inj->vdso_addr + vdso_functions_->time,
+                                             inj->vdso_addr + vdso_functions_->getcpu};
+      VDSORUN_LOG(kDebug, "pid %d: AT_SYSINFO_EHDR was %#llx (the kernel's vDSO)", self.tid,
+                  static_cast<unsigned long long>(inj->host_vdso));
+    } else {
+      vdso_note = "host vDSO (injection failed: " + why + ")";
+      VDSORUN_LOG(kWarn, "pid %d: cannot inject the vDSO: %s; the program keeps the kernel's",
+                  self.tid, why.c_str());
+    }
+    requeue(self, deferred);
+  }
+  if (patcher_) patcher_->on_exec(self.tid, patch_into);
+  report_.new_image(self.tid, executable, vdso_note);
+  VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());
+}
+
+}  // namespace emulator

@@ -1,0 +1,192 @@
+// The ptrace event loop: every thread of every traced process, from the first exec until the
+// last one is gone. Only rare events stop the program (DESIGN.md 2, 3.1).
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "emulator/inject/call_patcher.h"
+#include "emulator/report/disasm.h"
+#include "emulator/report/recorder.h"
+#include "emulator/report/report.h"
+#include "emulator/trace/spawn.h"
+#include "emulator/clock/time_source.h"
+#include "emulator/inject/vdso_injector.h"
+#include "vdso/vvar.h"
+#include "vsyscall/call.h"
+#include "vsyscall/cpu_state.h"
+#include "vsyscall/mode.h"
+
+namespace emulator {
+
+enum class VdsoMode { kInject, kHost, kNone };
+std::string_view vdso_mode_name(VdsoMode m);
+
+struct EngineOptions {
+  vsyscall::Mode mode = vsyscall::Mode::kEmulate;
+  vsyscall::HostMode host = vsyscall::HostMode::kXonly;
+  VdsoMode vdso = VdsoMode::kInject;
+  // Stop this process (the tracer) when the main program group-stops, so that a shell's job
+  // control sees the job stop (set when vdsorun runs in a terminal's foreground).
+  bool mirror_job_control = false;
+  // With VdsoMode::kInject: what to map into every new 64-bit image.
+  std::optional<InjectionAssets> inject;
+  // The supervisor's view of the injected vvar: emulated gettimeofday/time read their clock
+  // from it so that they agree with the injected vDSO (null: the kernel's clock).
+  const vdso::Vvar* vvar = nullptr;
+  // Patch hot call sites (--patch=auto): after a site's first call, it calls a trampoline
+  // into the injected vDSO instead of the page. Needs an injected vDSO; never in mode none.
+  bool patch = true;
+};
+
+// How a stopped thread is resumed.
+struct Resume {
+  enum class Kind { kCont, kListen, kSyscall, kNothing };
+  Kind kind = Kind::kCont;
+  int sig = 0;
+  static Resume cont(int sig = 0) { return {Kind::kCont, sig}; }
+};
+
+// Per-thread bookkeeping.
+struct Tracee {
+  pid_t tid = 0;
+  pid_t tgid = 0;  // 0 until known
+  // A `none`-mode call caught after the kernel already emulated its `ret` (seccomp path) or
+  // a kernel-raised SIGSEGV that must look like an instruction fetch fault: phase 1 waits for
+  // the interrupt stop and points rip at the trap address; phase 2 waits for the fault there
+  // and turns it into a fault at `fetch_addr`.
+  // kInt3Trap: native mode ran into an int3 (0xcc) of the page; we made the CPU execute a
+  // real int3 at `borrowed_addr` (so the sigcontext says trap 3) and wait for its SIGTRAP.
+  enum class Pending {
+    kNone,
+    kFetchFaultInterrupt,
+    kFetchFaultTrap,
+    kInt3Trap
+  } pending = Pending::kNone;
+  uint64_t fetch_addr = 0;
+  uint64_t borrowed_addr = 0;
+  uint8_t borrowed_byte = 0;
+  vsyscall::Gpr saved{};
+  // The call the host kernel was last left to emulate (seccomp pass-through). If the next
+  // stop is that call's SIGSEGV (a pointer that faulted), the report moves it from
+  // "emulated" to "SIGSEGV" instead of counting a second call.
+  uint64_t passed_call_target = 0;
+  uint64_t passed_call_return = 0;
+  // Signals suppressed while vdsorun ran code in the thread, sent again with tgkill: at their
+  // signal-delivery-stop the original siginfo is put back.
+  std::vector<siginfo_t> requeued;
+  // A vsyscall run as a real syscall in the program (none host, program with its own seccomp
+  // filters): a SIGSYS its filter raises names our borrowed `syscall` instead of the entry.
+  uint64_t remote_call_from = 0;
+  uint64_t remote_call_entry = 0;
+  // A call answered at a stop whose site is to be patched at the thread's next interrupt stop
+  // (at a seccomp stop the kernel forbids running anything else): return address, entry.
+  uint64_t patch_return = 0;
+  vsyscall::Entry patch_entry = vsyscall::Entry::kGettimeofday;
+};
+
+class Engine {
+ public:
+  Engine(const EngineOptions& opts, Report& report);
+  ~Engine();
+  // Runs until every tracee is gone; returns the main program's wait status.
+  int run(const SpawnedProgram& program);
+
+ private:
+  Tracee& tracee(pid_t tid);
+  pid_t tgid_of(Tracee& t);
+  ProcessReport& image_of(Tracee& t);
+  Resume on_stop(Tracee& t, int status);
+  Resume on_signal_stop(Tracee& t, int sig);
+  void on_exec(Tracee& t);
+  void apply(pid_t tid, const Resume& r);
+  // Sends signals taken out of the way while vdsorun ran code in the thread again; their
+  // original siginfo is put back at their signal-delivery-stop.
+  void requeue(Tracee& t, const std::vector<siginfo_t>& signals);
+  void stop_self_like(int sig);
+
+  // vsyscall_stops.cc: stops that concern the legacy page.
+  Resume on_seccomp(Tracee& t);
+  // nullopt: this SIGSEGV has nothing to do with the page; deliver it as is.
+  std::optional<Resume> on_sigsegv(Tracee& t);
+  Resume on_fetch_fault_interrupt(Tracee& t);
+  // native_exec.cc: vsyscall=native running the page's bytes.
+  Resume native_execute(Tracee& t, vsyscall::Gpr regs, siginfo_t si);
+  Resume native_syscall(Tracee& t, vsyscall::Gpr regs, uint64_t entry_addr);
+  Resume native_int3(Tracee& t, const vsyscall::Gpr& regs, uint64_t int3_addr);
+  std::optional<Resume> on_sigtrap(Tracee& t);
+  std::optional<Resume> on_sigsys(Tracee& t);
+  uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
+  bool has_own_seccomp_filters(pid_t tid) const;
+  Resume call_through_program_filters(Tracee& t, vsyscall::Gpr regs, vsyscall::Entry entry,
+                                      siginfo_t si, uint64_t return_address,
+                                      vsyscall::CallFlavor flavor);
+  Resume emulate_read_at(Tracee& t, const vsyscall::Gpr& regs, siginfo_t si);
+  // The recorder's calls for thread t's process.
+  void record_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome o);
+  void amend_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome from, Outcome to);
+  void record_read(Tracee& t, uint64_t rip, Outcome o, const std::string& insn,
+                   const std::string& reason = "");
+  // Where emulated calls take their values: the injected vvar if there is one, else the kernel.
+  std::unique_ptr<HostTimeSource> time_source(pid_t tid) const;
+
+  // patch_stops.cc: call-site patching.
+  // After a call from `return_address` to `entry` was answered: patch its site soon.
+  void patch_later(Tracee& t, vsyscall::Entry entry, uint64_t return_address);
+  void patch_now(Tracee& t);
+  // A SIGSEGV on a trampoline's copy: the call, rewound to the entry, runs again the slow way.
+  std::optional<Resume> rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs);
+  // The program installs a seccomp filter of its own: its calls go through the page again.
+  void on_seccomp_install(Tracee& t);
+  // Stops every other thread of process `pid`; the function returned resumes them. Stops of
+  // other kinds met on the way are kept for the loop (reaped_). Needed wherever vdsorun
+  // borrows code bytes of a multi-threaded program (another thread would run them) or
+  // rewrites its code.
+  std::function<void()> stop_other_threads(pid_t pid, pid_t self);
+  struct OthersStopped {
+    std::function<void()> resume;
+    OthersStopped(Engine& e, pid_t pid, pid_t self) : resume(e.stop_other_threads(pid, self)) {}
+    ~OthersStopped() { resume(); }
+    OthersStopped(const OthersStopped&) = delete;
+    OthersStopped& operator=(const OthersStopped&) = delete;
+  };
+  // Adds the calls patched sites made without a stop to the report.
+  void count_patched_calls();
+  void handle_status(pid_t tid, int status);
+
+  EngineOptions opts_;
+  Report& report_;
+  Recorder recorder_{report_};
+  Disassembler disasm_;
+  std::unordered_map<pid_t, Tracee> tracees_;
+  // Per process: where its read-only copy of the page image is (displaced reads), 0 if none.
+  std::unordered_map<pid_t, uint64_t> shadow_pages_;
+  pid_t main_pid_ = 0;
+  int main_status_ = 0;
+  bool main_done_ = false;
+  // Seccomp filters every tracee has without adding its own: vdsorun's own plus ours.
+  long inherited_filters_ = 1;
+  // Call-site patching (null when off); the injected vDSO's functions relative to its base.
+  std::unique_ptr<CallPatcher> patcher_;
+  std::optional<vsyscall::VdsoFunctions> vdso_functions_;
+  struct PatchedSite {
+    size_t image;  // Report image index
+    vsyscall::Entry entry;
+    uint64_t return_address;
+    uint32_t counter;
+  };
+  std::vector<PatchedSite> patched_;
+  // Wait statuses reaped while stopping threads, handled by the loop before waiting again.
+  std::deque<std::pair<pid_t, int>> reaped_;
+};
+
+}  // namespace emulator

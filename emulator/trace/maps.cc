@@ -1,0 +1,85 @@
+// Parser for the /proc/PID/maps line format (fs/proc/task_mmu.c show_map_vma()).
+#include "emulator/trace/maps.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <charconv>
+
+#include "emulator/trace/unique_fd.h"
+
+namespace emulator {
+namespace {
+
+bool parse_hex(std::string_view s, uint64_t& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+std::string_view next_field(std::string_view& line) {
+  size_t b = line.find_first_not_of(' ');
+  if (b == std::string_view::npos) {
+    line = {};
+    return {};
+  }
+  line.remove_prefix(b);
+  size_t e = line.find(' ');
+  std::string_view f = line.substr(0, e);
+  line.remove_prefix(e == std::string_view::npos ? line.size() : e);
+  return f;
+}
+
+}  // namespace
+
+std::vector<MapEntry> parse_maps(std::string_view text) {
+  std::vector<MapEntry> out;
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    std::string_view range = next_field(line);
+    std::string_view perms = next_field(line);
+    std::string_view offset = next_field(line);
+    next_field(line);  // dev
+    next_field(line);  // inode
+    size_t dash = range.find('-');
+    MapEntry e;
+    if (dash == std::string_view::npos || !parse_hex(range.substr(0, dash), e.start) ||
+        !parse_hex(range.substr(dash + 1), e.end) || !parse_hex(offset, e.offset))
+      continue;
+    e.perms = std::string(perms);
+    size_t p = line.find_first_not_of(' ');
+    if (p != std::string_view::npos) e.path = std::string(line.substr(p));
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return std::nullopt;
+  std::string s;
+  char buf[16384];
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0) return std::nullopt;
+    if (n == 0) break;
+    s.append(buf, static_cast<size_t>(n));
+  }
+  return s;
+}
+
+std::vector<MapEntry> read_maps(pid_t pid) {
+  auto text = read_text_file("/proc/" + std::to_string(pid) + "/maps");
+  if (!text) return {};
+  return parse_maps(*text);
+}
+
+const MapEntry* find_mapping(const std::vector<MapEntry>& maps, uint64_t addr) {
+  for (const MapEntry& e : maps) {
+    if (addr >= e.start && addr < e.end) return &e;
+  }
+  return nullptr;
+}
+
+}  // namespace emulator

@@ -1,0 +1,152 @@
+// The hand-written classic BPF filter. Classic BPF has a 32-bit accumulator, so every 64-bit
+// field of seccomp_data (instruction_pointer, args[]) is compared as two 32-bit halves; x86-64
+// is little-endian: the low half is at the field's offset, the high half 4 bytes above.
+#include "emulator/trace/seccomp_policy.h"
+
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+
+#include "vsyscall/page.h"
+
+namespace emulator {
+namespace {
+
+// Every line of the program, in order: jumps are computed from these positions, so a line
+// added in the middle cannot silently break an offset.
+enum Line : uint8_t {
+  kLoadArch,
+  kIsX86_64,
+  kLoadNr,
+  kIsGettimeofday,
+  kIsTime,
+  kIsGetcpu,
+  kIsGetpid,
+  kIsSeccomp,
+  kIsPrctl,
+  kLoadPrctlOption,
+  kIsPrctlSetSeccomp,
+  kRetSeccompInstall,
+  kLoadArg0Low,
+  kIsMagicLow,
+  kLoadArg0High,
+  kIsMagicHigh,
+  kRetInjectDone,
+  kLoadIpHigh,
+  kIsIpHighAllOnes,
+  kLoadIpLow,
+  kIsIpAtOrAbovePage,
+  kIsIpAtOrAbovePageEnd,
+  kRetVsyscall,
+  kRetAllow,
+  kLineCount
+};
+
+// A conditional jump's offset: lines skipped after `from` to land on `to` (forward only).
+constexpr uint8_t to(Line from, Line target) {
+  return static_cast<uint8_t>(target - from - 1);
+}
+
+constexpr uint32_t low(uint64_t v) {
+  return static_cast<uint32_t>(v);
+}
+constexpr uint32_t high(uint64_t v) {
+  return static_cast<uint32_t>(v >> 32);
+}
+
+constexpr uint32_t kNrOffset = offsetof(seccomp_data, nr);
+constexpr uint32_t kArchOffset = offsetof(seccomp_data, arch);
+constexpr uint32_t kIpLowOffset = offsetof(seccomp_data, instruction_pointer);
+constexpr uint32_t kIpHighOffset = kIpLowOffset + 4;
+constexpr uint32_t kArg0LowOffset = offsetof(seccomp_data, args);
+constexpr uint32_t kArg0HighOffset = kArg0LowOffset + 4;
+
+sock_filter load(uint32_t offset) {
+  return BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offset);
+}
+sock_filter jeq(Line at, uint32_t k, Line if_equal, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, k, to(at, if_equal), to(at, otherwise));
+}
+sock_filter jge(Line at, uint32_t k, Line if_greater_or_equal, Line otherwise) {
+  return BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, k, to(at, if_greater_or_equal), to(at, otherwise));
+}
+sock_filter ret(uint32_t action) {
+  return BPF_STMT(BPF_RET | BPF_K, action);
+}
+
+}  // namespace
+
+BpfProgram vsyscall_filter() {
+  using vsyscall::Entry;
+  using vsyscall::syscall_number;
+  static_assert(high(vsyscall::kPageBase) == high(vsyscall::kPageEnd - 1),
+                "the page must not straddle a 4 GiB boundary for the two-half compare");
+  BpfProgram p;
+  p.insns.resize(kLineCount);
+  auto at = [&](Line l, sock_filter insn) { p.insns[l] = insn; };
+  // A = seccomp_data.arch.
+  at(kLoadArch, load(kArchOffset));
+  // i386 (`int $0x80`, 32-bit programs) has no vsyscall page: allow. x32 shares
+  // AUDIT_ARCH_X86_64 but its numbers carry __X32_SYSCALL_BIT, so they match nothing below.
+  at(kIsX86_64, jeq(kIsX86_64, AUDIT_ARCH_X86_64, kLoadNr, kRetAllow));
+  // A = seccomp_data.nr.
+  at(kLoadNr, load(kNrOffset));
+  // The three numbers the kernel's vsyscall emulation consults seccomp with: check where the
+  // call came from.
+  at(kIsGettimeofday,
+     jeq(kIsGettimeofday, static_cast<uint32_t>(syscall_number(Entry::kGettimeofday)), kLoadIpHigh,
+         kIsTime));
+  at(kIsTime,
+     jeq(kIsTime, static_cast<uint32_t>(syscall_number(Entry::kTime)), kLoadIpHigh, kIsGetcpu));
+  at(kIsGetcpu,
+     jeq(kIsGetcpu, static_cast<uint32_t>(syscall_number(Entry::kGetcpu)), kLoadIpHigh, kIsGetpid));
+  // getpid: maybe the injection stub's marker.
+  at(kIsGetpid, jeq(kIsGetpid, SYS_getpid, kLoadArg0Low, kIsSeccomp));
+  // seccomp(2), and prctl(PR_SET_SECCOMP, ...): the program installs a filter of its own, and
+  // patched call sites must go back to the page for it to apply. Rare: one stop each.
+  at(kIsSeccomp, jeq(kIsSeccomp, SYS_seccomp, kRetSeccompInstall, kIsPrctl));
+  at(kIsPrctl, jeq(kIsPrctl, SYS_prctl, kLoadPrctlOption, kRetAllow));
+  // prctl's option is an int: the kernel reads only the low half of the register.
+  at(kLoadPrctlOption, load(kArg0LowOffset));
+  at(kIsPrctlSetSeccomp,
+     jeq(kIsPrctlSetSeccomp, PR_SET_SECCOMP, kRetSeccompInstall, kRetAllow));
+  at(kRetSeccompInstall, ret(SECCOMP_RET_TRACE | kTraceDataSeccompInstall));
+  // Everything else is allowed.
+  // getpid's args[0]: A = its low half; must be the magic's.
+  at(kLoadArg0Low, load(kArg0LowOffset));
+  at(kIsMagicLow, jeq(kIsMagicLow, low(kInjectDoneMagic), kLoadArg0High, kRetAllow));
+  // A = high half of args[0]; must be the magic's too.
+  at(kLoadArg0High, load(kArg0HighOffset));
+  at(kIsMagicHigh, jeq(kIsMagicHigh, high(kInjectDoneMagic), kRetInjectDone, kRetAllow));
+  // The stub is done: stop so the engine can collect its results.
+  at(kRetInjectDone, ret(SECCOMP_RET_TRACE | kTraceDataInjectDone));
+  // A = high half of instruction_pointer: 0xffffffff for the page, anything else is an
+  // ordinary call of the same syscall (libc's fallback, a program's own syscall()).
+  at(kLoadIpHigh, load(kIpHighOffset));
+  at(kIsIpHighAllOnes, jeq(kIsIpHighAllOnes, high(vsyscall::kPageBase), kLoadIpLow, kRetAllow));
+  // A = low half of instruction_pointer: inside [0xff600000, 0xff601000)?
+  at(kLoadIpLow, load(kIpLowOffset));
+  at(kIsIpAtOrAbovePage,
+     jge(kIsIpAtOrAbovePage, low(vsyscall::kPageBase), kIsIpAtOrAbovePageEnd, kRetAllow));
+  at(kIsIpAtOrAbovePageEnd,
+     jge(kIsIpAtOrAbovePageEnd, low(vsyscall::kPageEnd), kRetAllow, kRetVsyscall));
+  // A vsyscall: stop. Off-entry addresses never get here on a real kernel (they fault
+  // first), but they are the engine's to judge, not the filter's.
+  at(kRetVsyscall, ret(SECCOMP_RET_TRACE | kTraceDataVsyscall));
+  at(kRetAllow, ret(SECCOMP_RET_ALLOW));
+  return p;
+}
+
+std::string syscall_name(long nr) {
+  std::unique_ptr<char, void (*)(void*)> name(
+      seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(nr)), std::free);
+  return name ? std::string(name.get()) : "syscall " + std::to_string(nr);
+}
+
+}  // namespace emulator

@@ -1,0 +1,47 @@
+// vdsorun's seccomp filter: which syscalls stop the tracee (policy, a pure builder of a
+// classic BPF program) and the values that tell its stops apart. Installing it happens in
+// the spawned child (spawn.cc).
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace emulator {
+
+// SECCOMP_RET_DATA of our SECCOMP_RET_TRACE results: PTRACE_GETEVENTMSG at the
+// PTRACE_EVENT_SECCOMP stop returns it, so the engine knows which rule stopped the thread.
+inline constexpr uint32_t kTraceDataVsyscall = 0x7673;    // "vs": a call of the legacy page
+inline constexpr uint32_t kTraceDataInjectDone = 0x696a;  // "ij": the injection stub is done
+inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;  // "sf": the program adds a filter
+// getpid(kInjectDoneMagic) is the injection stub's "done" marker (vdso_injector.cc). getpid
+// ignores its arguments, so a program that happens to pass this value loses nothing: the
+// engine lets that call run.
+inline constexpr uint64_t kInjectDoneMagic = 0x76647372756e2121;  // "vdsrun!!"
+
+// A compiled filter, ready for seccomp(SECCOMP_SET_MODE_FILTER).
+struct BpfProgram {
+  std::vector<sock_filter> insns;
+  sock_fprog fprog() const {
+    return sock_fprog{static_cast<unsigned short>(insns.size()),
+                      const_cast<sock_filter*>(insns.data())};
+  }
+};
+
+// The filter (DESIGN.md 3.1):
+//  - x86-64 gettimeofday (96), time (201), getcpu (309) made from the vsyscall page
+//    (instruction_pointer in 0xffffffffff600000..0xffffffffff600fff: the kernel's
+//    emulate_vsyscall() runs seccomp with rip still at the entry) → TRACE, kTraceDataVsyscall;
+//  - x86-64 getpid(kInjectDoneMagic) → TRACE, kTraceDataInjectDone;
+//  - x86-64 seccomp() and prctl(PR_SET_SECCOMP) → TRACE, kTraceDataSeccompInstall;
+//  - everything else, every other architecture (i386 `int $0x80`) and x32 → ALLOW.
+// libseccomp cannot compare the instruction pointer: the program is written by hand.
+BpfProgram vsyscall_filter();
+
+// The x86-64 name of a syscall number ("time"), from libseccomp's tables; "syscall N" if it
+// has none. For log messages.
+std::string syscall_name(long nr);
+
+}  // namespace emulator
