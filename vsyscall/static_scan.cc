@@ -55,10 +55,18 @@ class Disassembler {
     }
     cs_option(handle_, CS_OPT_DETAIL, CS_OPT_ON);
     insn_ = cs_malloc(handle_);
+    // A second handle, only to print instructions in AT&T syntax like the call sequences
+    // (Capstone 4 reverses the detail operands in AT&T mode, so classification stays Intel).
+    if (cs_open(CS_ARCH_X86, CS_MODE_64, &att_) == CS_ERR_OK) {
+      cs_option(att_, CS_OPT_SYNTAX, CS_OPT_SYNTAX_ATT);
+    } else {
+      att_ = 0;
+    }
   }
   ~Disassembler() {
     if (insn_ != nullptr) cs_free(insn_, 1);
     if (handle_ != 0) cs_close(&handle_);
+    if (att_ != 0) cs_close(&att_);
   }
   Disassembler(const Disassembler&) = delete;
   Disassembler& operator=(const Disassembler&) = delete;
@@ -78,14 +86,21 @@ class Disassembler {
     const char* n = cs_reg_name(handle_, r);
     return n != nullptr ? n : "?";
   }
+  // The instruction last decoded, in AT&T syntax (Intel if that handle is missing).
   std::string text() const {
-    std::string t = insn_->mnemonic;
-    if (insn_->op_str[0] != '\0') t += std::string(" ") + insn_->op_str;
+    const cs_insn* shown = insn_;
+    cs_insn* att = nullptr;
+    if (att_ != 0 && cs_disasm(att_, insn_->bytes, insn_->size, insn_->address, 1, &att) == 1)
+      shown = att;
+    std::string t = shown->mnemonic;
+    if (shown->op_str[0] != '\0') t += std::string(" ") + shown->op_str;
+    if (att != nullptr) cs_free(att, 1);
     return t;
   }
 
  private:
   csh handle_ = 0;
+  csh att_ = 0;
   cs_insn* insn_ = nullptr;
 };
 

@@ -160,6 +160,7 @@ TEST(StaticScan, FindsReadsOfThePage) {
   const Findings f = scan_code(c);
   ASSERT_EQ(f.reads.size(), 2u);
   EXPECT_EQ(f.reads[0].target, kP + 0x808);
+  EXPECT_EQ(f.reads[0].text, "movabsq 0xffffffffff600808, %rax");
   EXPECT_EQ(f.reads[1].target, kP + 0x400);
   EXPECT_TRUE(f.calls.empty());
 }
