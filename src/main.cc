@@ -24,6 +24,7 @@
 #include "emulator/trace/seccomp_policy.h"
 #include "emulator/trace/spawn.h"
 #include "emulator/trace/unique_fd.h"
+#include "scan/scan_command.h"
 #include "src/options.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"
@@ -273,6 +274,10 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
 
 int guarded_run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   try {
+    // A subcommand, before the options of a run: `vdsorun scan ...` (a program named scan
+    // runs as `vdsorun -- scan`).
+    if (argc >= 2 && std::strcmp(argv[1], "scan") == 0)
+      return scan::scan_main(std::vector<std::string>(argv + 2, argv + argc));
     return run(argc, argv, closed_std_fds);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "vdsorun: %s\n", e.what());

@@ -139,6 +139,7 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
 std::string help_text() {
   std::ostringstream s;
   s << "Usage: vdsorun [options] [--] PROGRAM [ARGS...]\n"
+       "       vdsorun scan [--json] PATH...   (see vdsorun scan --help)\n"
        "Run PROGRAM (and everything it starts) with the legacy vsyscall page behaving as on a\n"
        "kernel booted with vsyscall=MODE, and with vdsorun's own vDSO.\n\n"
     << describe()
