@@ -1,6 +1,6 @@
 #!/bin/sh
 # Sets everything up, then runs every test: unit, integration, guest kernels and the kernel's
-# own selftests (suite by suite), and the unit, integration, vdso and scan suites again in an
+# own selftests (suite by suite), and the unit, integration, vdso, scan and patch suites again in an
 # AddressSanitizer/UBSan build; also builds the release configuration distributions use
 # (warnings as errors, so it stays warning-free), counted as one result.
 # The last line is "N passed, N failed, N skipped".
@@ -27,7 +27,7 @@ fi
 rc=0
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 || rc=1
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-  meson test -C "$SAN_DIR" --print-errorlogs --num-processes 2 --suite unit --suite integration --suite vdso --suite scan \
+  meson test -C "$SAN_DIR" --print-errorlogs --num-processes 2 --suite unit --suite integration --suite vdso --suite scan --suite patch \
   || rc=1
 python3 scripts/count_results.py --status "$REL_DIR.status" "$BUILD_DIR" "$SAN_DIR" || rc=1
 exit $rc

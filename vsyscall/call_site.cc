@@ -6,6 +6,7 @@
 
 #include "vsyscall/page.h"
 #include "vsyscall/x86_decoder.h"
+#include "vsyscall/x86_forms.h"
 
 namespace vsyscall {
 namespace {
@@ -16,17 +17,14 @@ constexpr size_t kMaxInsn = 15;
 constexpr int kMaxHops = 3;
 constexpr int kMaxFunctionInsns = 32;
 
-// One decoded instruction, reduced to what the forms need.
+// One decoded instruction and its form (vsyscall/x86_forms.h, the classifier the static
+// scanner uses too).
 struct Insn {
-  uint64_t addr = 0;
-  size_t size = 0;
-  unsigned id = X86_INS_INVALID;
-  std::string text;
-  // The first two operands.
-  uint8_t nops = 0;
-  cs_x86_op ops[2]{};
-  uint64_t end() const { return addr + size; }
-  bool is(unsigned i) const { return id == i; }
+  DecodedInsn d;
+  InsnForm f;
+  uint64_t addr() const { return d.address; }
+  uint64_t end() const { return d.next_rip(); }
+  bool is(unsigned id) const { return d.id == id; }
 };
 
 // Reads and decodes through the thread's one Capstone handle (vsyscall/x86_decoder.h).
@@ -47,37 +45,13 @@ class Decoder {
   std::optional<Insn> decode(std::span<const uint8_t> code, uint64_t addr) {
     auto d = d_.decode(code, addr);
     if (!d) return std::nullopt;
-    Insn in;
-    in.addr = addr;
-    in.size = d->size;
-    in.id = d->id;
-    in.text = d->text;
-    in.nops = d->x86.op_count > 2 ? 2 : d->x86.op_count;
-    for (uint8_t i = 0; i < in.nops; ++i) in.ops[i] = d->x86.operands[i];
-    return in;
+    const InsnForm f = classify_insn(*d);
+    return Insn{std::move(*d), f};
   }
 
  private:
   X86Decoder& d_;
 };
-
-bool is_reg(const cs_x86_op& op) {
-  return op.type == X86_OP_REG;
-}
-bool is_imm(const cs_x86_op& op) {
-  return op.type == X86_OP_IMM;
-}
-
-// The address of a memory operand a call or load reads its 64-bit target from: RIP-relative or
-// absolute, without index (the forms code that holds an address in a variable uses).
-std::optional<uint64_t> word_address(const Insn& in, const cs_x86_op& op) {
-  if (op.type != X86_OP_MEM || op.size != 8 || op.mem.index != X86_REG_INVALID ||
-      op.mem.segment != X86_REG_INVALID)
-    return std::nullopt;
-  if (op.mem.base == X86_REG_RIP) return in.end() + static_cast<uint64_t>(op.mem.disp);
-  if (op.mem.base == X86_REG_INVALID) return static_cast<uint64_t>(op.mem.disp);
-  return std::nullopt;
-}
 
 std::optional<uint64_t> read_word(Memory& mem, uint64_t addr) {
   uint64_t v = 0;
@@ -87,63 +61,61 @@ std::optional<uint64_t> read_word(Memory& mem, uint64_t addr) {
 
 // The field of `load` (`mov $E,%reg`, `movabs`, or `mov mem,%reg` whose word is E) if it puts
 // `entry` into `reg`.
-std::optional<CallSite> loaded_entry(Memory& mem, const Insn& load, unsigned reg, uint64_t entry) {
-  if (!(load.is(X86_INS_MOV) || load.is(X86_INS_MOVABS)) || load.nops != 2 || !is_reg(load.ops[0]) ||
-      load.ops[0].reg != reg)
-    return std::nullopt;
-  const cs_x86_op& src = load.ops[1];
+std::optional<CallSite> loaded_entry(Memory& mem, const Insn& load, x86_reg reg, uint64_t entry) {
   CallSite s;
-  s.insn_addr = load.addr;
-  if (is_imm(src)) {
-    if (static_cast<uint64_t>(src.imm) != entry) return std::nullopt;
-    // The immediate is the instruction's last bytes: 4 sign-extended, or 8 (movabs).
-    if (load.size == 10) {
-      s.field = CallSite::Field::kImm64;
-      s.field_addr = load.end() - 8;
-    } else {
-      s.field = CallSite::Field::kImm32;
-      s.field_addr = load.end() - 4;
-    }
+  s.insn_addr = load.addr();
+  if (load.f.kind == FormKind::kPageImmediate && load.f.reg == reg && load.f.address == entry) {
+    // The immediate (or lea's disp32) is the instruction's last bytes: 8 for movabs, else 4,
+    // sign-extended.
+    s.field = load.f.imm64 ? CallSite::Field::kImm64 : CallSite::Field::kImm32;
+    s.field_addr = load.end() - (load.f.imm64 ? 8 : 4);
     return s;
   }
-  if (auto w = word_address(load, src)) {
-    if (read_word(mem, *w) != entry) return std::nullopt;
+  if (load.f.kind == FormKind::kDataLoad && load.f.reg == reg &&
+      read_word(mem, load.f.address) == entry) {
     s.field = CallSite::Field::kWord;
-    s.field_addr = *w;
+    s.field_addr = load.f.address;
     return s;
   }
   return std::nullopt;
 }
 
 // A call or jmp `branch` whose target is `entry`: its own field (rel32, a word it reads), or
-// for `call/jmp *%reg` the load right before it (at `before`, the instruction ending at
-// branch.addr, if known).
-std::optional<CallSite> branch_to_entry(Memory& mem, const Insn& branch, const std::optional<Insn>& before,
-                                        uint64_t entry) {
-  if (branch.nops != 1) return std::nullopt;
-  const cs_x86_op& op = branch.ops[0];
+// for `call/jmp *%reg` the load right before it (`before`, the instruction ending at
+// branch.addr(), if known).
+std::optional<CallSite> branch_to_entry(Memory& mem, const Insn& branch,
+                                        const std::optional<Insn>& before, uint64_t entry) {
   std::optional<CallSite> s;
-  if (is_imm(op)) {
-    if (static_cast<uint64_t>(op.imm) != entry) return std::nullopt;
-    s.emplace();
-    s->field = CallSite::Field::kRel32;
-    s->field_addr = branch.end() - 4;
-    s->rel_base = branch.end();
-    s->insn_addr = branch.addr;
-    s->form = branch.text;
-  } else if (is_reg(op)) {
-    if (!before || before->end() != branch.addr) return std::nullopt;
-    s = loaded_entry(mem, *before, op.reg, entry);
-    if (s) s->form = before->text + "; " + branch.text;
-  } else if (auto w = word_address(branch, op)) {
-    if (read_word(mem, *w) != entry) return std::nullopt;
-    s.emplace();
-    s->field = CallSite::Field::kWord;
-    s->field_addr = *w;
-    s->insn_addr = branch.addr;
-    s->form = branch.text;
+  switch (branch.f.kind) {
+    case FormKind::kDirectCall:
+    case FormKind::kDirectJump:
+      // rel32 (a rel8 cannot reach the page from user space): the last 4 bytes.
+      if (branch.f.address != entry || branch.d.size < 5) return std::nullopt;
+      s.emplace();
+      s->field = CallSite::Field::kRel32;
+      s->field_addr = branch.end() - 4;
+      s->rel_base = branch.end();
+      s->insn_addr = branch.addr();
+      s->form = branch.d.text;
+      return s;
+    case FormKind::kRegisterCall:
+    case FormKind::kRegisterJump:
+      if (!before || before->end() != branch.addr()) return std::nullopt;
+      s = loaded_entry(mem, *before, branch.f.reg, entry);
+      if (s) s->form = before->d.text + "; " + branch.d.text;
+      return s;
+    case FormKind::kMemoryCall:
+    case FormKind::kMemoryJump:
+      if (read_word(mem, branch.f.address) != entry) return std::nullopt;
+      s.emplace();
+      s->field = CallSite::Field::kWord;
+      s->field_addr = branch.f.address;
+      s->insn_addr = branch.addr();
+      s->form = branch.d.text;
+      return s;
+    default:
+      return std::nullopt;
   }
-  return s;
 }
 
 // The instruction of exactly `len` bytes that ends at `end`, if there is one.
@@ -151,16 +123,17 @@ std::optional<Insn> ending_at(Decoder& d, Memory& mem, uint64_t end, size_t len)
   std::array<uint8_t, kMaxInsn> b{};
   if (!mem.read(end - len, std::span<uint8_t>(b.data(), len))) return std::nullopt;
   auto in = d.decode(std::span<const uint8_t>(b.data(), len), end - len);
-  if (!in || in->size != len) return std::nullopt;
+  if (!in || in->d.size != len) return std::nullopt;
   return in;
 }
 
-// Where a direct or memory-indirect call or jmp goes, if it is known without running.
+// Where a direct or memory-indirect call or jmp outside the page goes, if it is known without
+// running.
 std::optional<uint64_t> static_target(Memory& mem, const Insn& branch) {
-  if (branch.nops != 1) return std::nullopt;
-  const cs_x86_op& op = branch.ops[0];
-  if (is_imm(op)) return static_cast<uint64_t>(op.imm);
-  if (auto w = word_address(branch, op)) return read_word(mem, *w);
+  if (branch.f.kind == FormKind::kMemoryCall || branch.f.kind == FormKind::kMemoryJump)
+    return read_word(mem, branch.f.address);
+  const auto ops = branch.d.operands();
+  if (ops.size() == 1 && ops[0].type == X86_OP_IMM) return static_cast<uint64_t>(ops[0].imm);
   return std::nullopt;
 }
 
@@ -213,12 +186,12 @@ std::optional<CallSite> find_call_site(Memory& mem, uint64_t return_address, uin
     auto call = ending_at(d, mem, return_address, len);
     if (!call || !call->is(X86_INS_CALL)) continue;
     std::optional<Insn> load;
-    if (call->nops == 1 && is_reg(call->ops[0])) {
+    if (call->f.kind == FormKind::kRegisterCall) {
       // The load right before: `mov $E,%reg` (7), `mov abs32,%reg` (8), `movabs` (10),
       // `mov disp(%rip),%reg` (7).
       for (size_t ll : {7u, 8u, 10u}) {
-        load = ending_at(d, mem, call->addr, ll);
-        if (load && loaded_entry(mem, *load, call->ops[0].reg, entry_addr)) break;
+        load = ending_at(d, mem, call->addr(), ll);
+        if (load && loaded_entry(mem, *load, call->f.reg, entry_addr)) break;
         load.reset();
       }
       if (!load) {
