@@ -30,6 +30,9 @@ import shutil
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import clocksource  # noqa: E402
 import time
 
 SHELL_LOOP_COUNT = 500
@@ -263,12 +266,6 @@ def host_vsyscall_mode():
   return 'none'
 
 
-def clocksource():
-  try:
-    with open('/sys/devices/system/clocksource/clocksource0/current_clocksource') as f:
-      return f.read().strip()
-  except OSError:
-    return '?'
 
 
 def print_report(bench, elapsed):

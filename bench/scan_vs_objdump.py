@@ -15,15 +15,12 @@ import os
 import statistics
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import clocksource  # noqa: E402
 import time
 
 
-def clocksource():
-    try:
-        with open("/sys/devices/system/clocksource/clocksource0/current_clocksource") as f:
-            return f.read().strip()
-    except OSError:
-        return "unknown"
 
 
 def run_scan(vdsorun, tree, json_out=False):

@@ -15,13 +15,10 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from machine import clocksource  # noqa: E402
 
-def clocksource():
-    try:
-        with open('/sys/devices/system/clocksource/clocksource0/current_clocksource') as f:
-            return f.read().strip()
-    except OSError:
-        return '?'
+
 
 
 def run(cmd):

@@ -4,15 +4,7 @@
 // (g_expect_ret, g_expect_rsp), so a signal is reported relative to it (tracee.h).
 // Built static and non-PIE only: `call rel32` into the page reaches it from the low 2 GiB.
 
-.macro FUNC name
-  .globl \name
-  .type \name, @function
-  .p2align 4
-\name:
-.endm
-.macro END name
-  .size \name, . - \name
-.endm
+#include "asm_macros.h"
 
 // Marks the return address `ret` and the stack pointer at the entry (after the call pushed).
 .macro MARKS ret

@@ -9,16 +9,7 @@
   mov %rax, g_expect_insn(%rip)
 .endm
 
-.macro FUNC name
-  .globl \name
-  .type \name, @function
-  .p2align 4
-\name:
-.endm
-
-.macro END name
-  .size \name, . - \name
-.endm
+#include "asm_macros.h"
 
   .text
 
