@@ -24,7 +24,10 @@ bool get(const std::string& img, uint64_t off, T& out) {
 std::optional<ElfSymbols> ElfSymbols::load(const std::string& path) {
   auto data = read_text_file(path);
   if (!data) return std::nullopt;
-  const std::string& img = *data;
+  return parse(*data);
+}
+
+std::optional<ElfSymbols> ElfSymbols::parse(const std::string& img) {
   Elf64_Ehdr eh;
   if (!get(img, 0, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64)

@@ -30,4 +30,21 @@ TEST(ElfSymbols, NonElfFilesAreRejected) {
   EXPECT_FALSE(ElfSymbols::load("/nonexistent").has_value());
 }
 
+TEST(ElfSymbols, TruncatedOrHostileImagesAreParsedWithinBounds) {
+  EXPECT_FALSE(ElfSymbols::parse("").has_value());
+  EXPECT_FALSE(ElfSymbols::parse("\x7f"
+                                 "ELF")
+                   .has_value());
+  // A 64-bit header whose tables point far outside the image: parsed, nothing found.
+  std::string img(64, '\0');
+  img.replace(0, 5,
+              "\x7f"
+              "ELF\x02");
+  for (int i = 32; i < 48; ++i) img[i] = '\xff';  // e_phoff, e_shoff
+  img[56] = img[60] = '\xff';                     // e_phnum, e_shnum
+  auto syms = ElfSymbols::parse(img);
+  ASSERT_TRUE(syms.has_value());
+  EXPECT_FALSE(syms->lookup_file_offset(0).has_value());
+}
+
 }  // namespace emulator
