@@ -212,9 +212,9 @@ uint64_t Engine::caller_rax(pid_t tid, uint64_t entry, uint64_t return_address) 
 constexpr int kSysSeccomp = 1;
 
 std::optional<Resume> Engine::on_sigsys(Tracee& t) {
-  // The program's own seccomp filter said RET_TRAP for a vsyscall: the host kernel has rolled
-  // rax back to the syscall number, emulated the `ret`, and queued SIGSYS with
-  // si_call_addr = the entry.
+  // The program's own seccomp filter (or, emulating none, ours) said RET_TRAP for a vsyscall:
+  // the host kernel has rolled rax back to the syscall number, emulated the `ret`, and queued
+  // SIGSYS with si_call_addr = the entry.
   auto si = get_siginfo(t.tid);
   if (!si || si->si_code != kSysSeccomp) return std::nullopt;
   uint64_t call_addr = reinterpret_cast<uint64_t>(si->si_call_addr);
@@ -236,7 +236,10 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
   Gpr w = *regs;
   w.rsp -= 8;  // undo the emulated `ret`: the return address is still on the stack
   if (opts_.mode == vsyscall::Mode::kNone) {
-    // A none kernel faults on the fetch and never consults seccomp.
+    // A none kernel faults on the fetch and never consults seccomp. On an xonly/emulate host
+    // every call of the page gets here: vdsorun's own filter says TRAP (vsyscall_action()),
+    // which outranks the program's ERRNO that would otherwise complete the call unseen.
+    record_call(t, call_addr, regs->rip, "SIGSEGV");
     w.rax = caller_rax(t.tid, call_addr, regs->rip);
     w.rip = kFetchTrapAddr;
     set_regs(t.tid, w);

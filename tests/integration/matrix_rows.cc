@@ -225,8 +225,7 @@ std::vector<Row> build() {
   // (rip = return address, rax = the syscall number from the rollback). Native: the real
   // `syscall` at entry+7 is filtered, so si_call_addr = rip = entry + 9. ---
   add("seccomp_self_errno", "seccomp_self", {"errno"},
-      entry_call(caught(none_call(kGettimeofday, true)), ok({"OK seccomp_errno rax=-42"})),
-      kOwnSeccompOutranks);
+      entry_call(caught(none_call(kGettimeofday, true)), ok({"OK seccomp_errno rax=-42"})));
   add("seccomp_self_trap", "seccomp_self", {"trap"},
       modes(caught(none_call(kGettimeofday, true)),
             caught("sig=31 code=1 addr=0xffffffffff600000 rip=ret rsp_delta=8 rax=96 syscall=96"),
@@ -234,7 +233,7 @@ std::vector<Row> build() {
             caught("sig=31 code=1 addr=0xffffffffff600009 rip=0xffffffffff600009 rsp_delta=0 "
                    "rax=96 syscall=96")));
   add("seccomp_self_kill", "seccomp_self", {"kill"},
-      entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompOutranks);
+      entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompKill);
 
   // --- concurrency, fork, exec, vfork, a shell ---
   add("threads_8x3400", "threads", {"8", "3400"},
