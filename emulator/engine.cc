@@ -124,6 +124,9 @@ void Engine::apply(pid_t tid, const Resume& r) {
     case Resume::Kind::kSyscall:
       syscall_cont(tid, r.sig);
       break;
+    case Resume::Kind::kStep:
+      single_step(tid, r.sig);
+      break;
     case Resume::Kind::kNothing:
       break;
   }
@@ -160,6 +163,15 @@ int Engine::run(const SpawnedProgram& program) {
 Resume Engine::on_stop(Tracee& t, int status) {
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
+  if (auto fix = std::exchange(t.frame_fix, std::nullopt)) {
+    // The stop after single-stepping a signal we raised into its handler (the kernel notifies
+    // with SIGTRAP once the frame is built): ours, not the program's. Any other stop (the
+    // frame could not be built, say) goes on as usual.
+    if (event == 0 && sig == SIGTRAP) {
+      patch_signal_frame(t.tid, t.frame_fix_sig, t.frame_fix_rip, *fix);
+      return Resume::cont();
+    }
+  }
   if (t.pending == Tracee::Pending::kFetchFaultInterrupt &&
       !(event == PTRACE_EVENT_STOP && sig == SIGTRAP)) {
     // Something else stopped the thread before our interrupt did (a group-stop can): put the

@@ -14,6 +14,7 @@
 
 #include "emulator/disasm.h"
 #include "emulator/report.h"
+#include "emulator/signal_frame.h"
 #include "emulator/spawn.h"
 #include "emulator/time_source.h"
 #include "emulator/vdso_injector.h"
@@ -43,7 +44,9 @@ struct EngineOptions {
 
 // How a stopped thread is resumed.
 struct Resume {
-  enum class Kind { kCont, kListen, kSyscall, kNothing };
+  // kStep: PTRACE_SINGLESTEP delivering `sig`, so that the next stop is at its handler with
+  // the frame built (Tracee::frame_fix).
+  enum class Kind { kCont, kListen, kSyscall, kStep, kNothing };
   Kind kind = Kind::kCont;
   int sig = 0;
   static Resume cont(int sig = 0) { return {Kind::kCont, sig}; }
@@ -66,6 +69,11 @@ struct Tracee {
     kInt3Trap
   } pending = Pending::kNone;
   uint64_t fetch_addr = 0;
+  // A signal vdsorun raised was delivered by single-stepping into its handler: at the next
+  // stop, write these err/trapno/cr2 into the frame (signal_frame.h) if it is that frame.
+  std::optional<FaultArchInfo> frame_fix;
+  int frame_fix_sig = 0;
+  uint64_t frame_fix_rip = 0;
   uint64_t borrowed_addr = 0;
   uint8_t borrowed_byte = 0;
   vsyscall::Gpr saved{};

@@ -35,6 +35,17 @@ std::string outcome_of(const vsyscall::CallOutcome& o, vsyscall::CallFlavor f) {
   return "SIGSEGV";
 }
 
+// What the kernel stores for the SIGSEGVs vdsorun raises (arch/x86): a none kernel's fetch
+// fault at a kernel address (set_signal_archinfo adds the protection bit above
+// TASK_SIZE_MAX), and emulate_vsyscall()'s write_ok_or_segv() for a pointer outside user
+// space.
+FaultArchInfo fetch_fault_info(uint64_t addr) {
+  return page_fault(kPfProt | kPfUser | kPfInstr, addr);
+}
+FaultArchInfo bad_pointer_info(uint64_t addr) {
+  return page_fault(kPfUser | kPfWrite, addr);
+}
+
 }  // namespace
 
 CodeSite Engine::describe_site(pid_t pid, uint64_t addr, bool is_return_address) {
@@ -271,7 +282,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   if (auto early = native ? std::nullopt : vsyscall::check_before_seccomp(entry, regs, mem)) {
     record_call(t, entry_addr, return_address, "SIGSEGV");
     if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
-      return deliver(t.tid, si, SEGV_MAPERR, early->fault_addr);
+      return deliver(t, si, SEGV_MAPERR, early->fault_addr, bad_pointer_info(early->fault_addr));
     return deliver(t.tid, si, SI_KERNEL, 0);
   }
   std::optional<long> r;
@@ -322,7 +333,9 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
     regs->rip = t.fetch_addr;
     set_regs(t.tid, *regs);
     t.pending = Tracee::Pending::kNone;
-    return deliver(t.tid, *si, SEGV_MAPERR, t.fetch_addr);
+    // The fault at the trap address already carries a fetch fault's err and trapno; cr2 must
+    // name the entry, as on a none kernel.
+    return deliver(t, *si, SEGV_MAPERR, t.fetch_addr, fetch_fault_info(t.fetch_addr));
   }
   // Sent by a process (kill, tgkill, sigqueue): not a fault.
   if (si->si_code <= 0) return std::nullopt;
@@ -362,7 +375,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
             return Resume::cont();
           case vsyscall::CallOutcome::Kind::kSigsegvMaperr:
             set_regs(t.tid, r);
-            return deliver(t.tid, *si, SEGV_MAPERR, out.fault_addr);
+            return deliver(t, *si, SEGV_MAPERR, out.fault_addr, bad_pointer_info(out.fault_addr));
           case vsyscall::CallOutcome::Kind::kSigsegvKernel:
             set_regs(t.tid, r);
             return deliver(t.tid, *si, SI_KERNEL, 0);

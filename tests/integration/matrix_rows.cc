@@ -44,11 +44,12 @@ Outcome caught(const std::string& fields) {
 }
 
 // vsyscall=none: executing the page faults like any unmapped address — SEGV_MAPERR,
-// si_addr = rip = the target, an instruction-fetch error code, trap 14. `marked`: the call
-// came from an assembly helper that loaded rax = target and marked the stack.
+// si_addr = rip = cr2 = the target, an instruction-fetch error code (0x15: the kernel adds the
+// protection bit above TASK_SIZE_MAX), trap 14. `marked`: the call came from an assembly
+// helper that loaded rax = target and marked the stack.
 std::string none_call(uint64_t target, bool marked) {
-  std::string f =
-      "sig=11 code=1 addr=" + hex(target) + " rip=" + hex(target) + " ifetch=1 trapno=14";
+  std::string f = "sig=11 code=1 addr=" + hex(target) + " rip=" + hex(target) +
+                  " err=0x15 ifetch=1 trapno=14 cr2=" + hex(target);
   if (marked) f += " rsp_delta=0 rax=" + dec(target);
   return f;
 }
@@ -123,7 +124,8 @@ std::vector<Row> build() {
   }
 
   // --- pointers the kernel refuses. Kernel half: access_ok() fails before the call,
-  // SEGV_MAPERR at the pointer, rip at the entry. User pointer faulting during the call:
+  // SEGV_MAPERR at the pointer, rip at the entry, err 0x6 (user write), trap 14, cr2 = the
+  // pointer. User pointer faulting during the call:
   // SI_KERNEL, rip at the entry, rax = -ENOSYS (set before seccomp is consulted).
   // Native: a real syscall returns -EFAULT. ---
   const std::string kKernelPtr = "0xffff800000000000";
@@ -134,9 +136,9 @@ std::vector<Row> build() {
     add(std::string("bad_pointers_") + name, "bad_pointers", {name},
         modes(caught(none_call(entry, true)),
               caught("sig=11 code=1 addr=" + kKernelPtr + " rip=" + hex(entry) +
-                     " rsp_delta=0 rax=" + dec(entry)),
+                     " rsp_delta=0 err=0x6 trapno=14 cr2=" + kKernelPtr + " rax=" + dec(entry)),
               caught("sig=11 code=1 addr=" + kKernelPtr + " rip=" + hex(entry) +
-                     " rsp_delta=0 rax=" + dec(entry)),
+                     " rsp_delta=0 err=0x6 trapno=14 cr2=" + kKernelPtr + " rax=" + dec(entry)),
               ok({"RETURNED rax=-14"})));
   }
   for (auto [name, entry] : {std::pair<const char*, uint64_t>{"gtod_unmapped", kGettimeofday},
