@@ -74,6 +74,9 @@ struct Tracee {
   std::optional<FaultArchInfo> frame_fix;
   int frame_fix_sig = 0;
   uint64_t frame_fix_rip = 0;
+  // Native mode, TF set by the program: the fetch fault kFetchFaultTrap waits for is the
+  // single-step trap after the entry's `mov` (native_step_entry), not a SIGSEGV.
+  bool step_trap = false;
   uint64_t borrowed_addr = 0;
   uint8_t borrowed_byte = 0;
   vsyscall::Gpr saved{};
@@ -121,6 +124,10 @@ class Engine {
   Resume native_syscall(Tracee& t, vsyscall::Gpr regs, uint64_t entry_addr);
   Resume native_int3(Tracee& t, const vsyscall::Gpr& regs, uint64_t int3_addr);
   std::optional<Resume> on_sigtrap(Tracee& t);
+  // Native mode under the program's own single-stepping (TF): the page's instructions run one
+  // at a time, each followed by the SIGTRAP a native kernel's CPU raises.
+  Resume native_step_entry(Tracee& t, const vsyscall::Gpr& regs, vsyscall::Entry entry);
+  Resume native_step_trap(Tracee& t, const vsyscall::Gpr& regs);
   std::optional<Resume> on_sigsys(Tracee& t);
   uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
   bool has_own_seccomp_filters(pid_t tid) const;

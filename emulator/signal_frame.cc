@@ -53,9 +53,10 @@ bool patch_signal_frame(pid_t tid, int sig, uint64_t interrupted_rip, const Faul
   uint8_t err_trapno[16], cr2[8];
   std::memcpy(err_trapno, &info.err, 8);
   std::memcpy(err_trapno + 8, &info.trapno, 8);
-  std::memcpy(cr2, &info.cr2, 8);
-  return mem.write(regs->rdx + greg(REG_ERR), err_trapno) &&
-         mem.write(regs->rdx + greg(REG_CR2), cr2);
+  if (!mem.write(regs->rdx + greg(REG_ERR), err_trapno)) return false;
+  if (!info.cr2) return true;
+  std::memcpy(cr2, &*info.cr2, 8);
+  return mem.write(regs->rdx + greg(REG_CR2), cr2);
 }
 
 }  // namespace emulator

@@ -17,12 +17,16 @@ namespace emulator {
 struct FaultArchInfo {
   uint64_t err = 0;
   uint64_t trapno = 0;
-  uint64_t cr2 = 0;
+  std::optional<uint64_t> cr2;  // nullopt: the kernel leaves it (a debug trap does)
 };
 
 // A page fault's values (trapno 14, X86_TRAP_PF).
 constexpr FaultArchInfo page_fault(uint64_t err, uint64_t cr2) {
   return FaultArchInfo{err, 14, cr2};
+}
+// A single-step trap's (X86_TRAP_DB, error code 0, cr2 untouched: send_sigtrap()).
+constexpr FaultArchInfo debug_trap() {
+  return FaultArchInfo{0, 1, std::nullopt};
 }
 // x86 page-fault error code bits.
 inline constexpr uint64_t kPfProt = 0x1, kPfWrite = 0x2, kPfUser = 0x4, kPfInstr = 0x10;

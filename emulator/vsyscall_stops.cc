@@ -147,6 +147,10 @@ Resume Engine::on_seccomp(Tracee& t) {
 
   switch (vsyscall::on_seccomp_entry_call(opts_.mode)) {
     case Action::kNativeCall: {
+      if (regs->eflags & vsyscall::kFlagTF) {
+        record_call(t, regs->rip, ret_addr, "native");
+        return native_step_entry(t, *regs, *entry);
+      }
       // Skip the kernel's emulation and return what the page's own syscall would; the kernel
       // still emulates the `ret` itself, so only rax/rcx/r11 are ours to set.
       Gpr after = *regs;
@@ -333,6 +337,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
     regs->rip = t.fetch_addr;
     set_regs(t.tid, *regs);
     t.pending = Tracee::Pending::kNone;
+    if (std::exchange(t.step_trap, false)) return native_step_trap(t, *regs);
     // The fault at the trap address already carries a fetch fault's err and trapno; cr2 must
     // name the entry, as on a none kernel.
     return deliver(t, *si, SEGV_MAPERR, t.fetch_addr, fetch_fault_info(t.fetch_addr));
@@ -363,6 +368,14 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       case Action::kNativeCall: {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
+        if (flavor == vsyscall::CallFlavor::kNative && (regs->eflags & vsyscall::kFlagTF)) {
+          // Single-stepped (a none host's fetch fault): the entry's `mov`, then its trap.
+          record_call(t, rip, ret_addr, "native");
+          Gpr r = *regs;
+          r.rax = static_cast<uint64_t>(vsyscall::syscall_number(*entry));
+          r.rip = rip + vsyscall::kSyscallEndOffset - 2;
+          return native_step_trap(t, r);
+        }
         if (raw && has_own_seccomp_filters(t.tid))
           return call_through_program_filters(t, *regs, *entry, *si, ret_addr, flavor);
         Gpr r = *regs;

@@ -237,6 +237,16 @@ std::vector<Row> build() {
   add("seccomp_self_kill", "seccomp_self", {"kill"},
       entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompKill);
 
+  // --- the program single-steps itself (TF) through a call of the time entry: the `call`
+  // traps at the entry; an emulating kernel then runs the whole entry as one step, a native
+  // kernel's CPU traps after the page's mov, syscall and ret (the last at the return
+  // address). Every trap is a debug trap: TRAP_TRACE, trapno 1, error code 0. ---
+  add("single_step_time", "single_step", {},
+      modes(caught(none_call(kTime, true)),
+            ok({"OK single_step in_page=0x400 ret_trap=0 time=ok traps=debug"}),
+            ok({"OK single_step in_page=0x400 ret_trap=0 time=ok traps=debug"}),
+            ok({"OK single_step in_page=0x400,0x407,0x409 ret_trap=1 time=ok traps=debug"})));
+
   // --- concurrency, fork, exec, vfork, a shell ---
   add("threads_8x3400", "threads", {"8", "3400"},
       entry_call(caught(none_call(kGettimeofday, false)), ok({"OK threads n=8 calls=81600"})));

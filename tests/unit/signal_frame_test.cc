@@ -103,7 +103,7 @@ TEST(SignalFrame, SingleStepIntoHandlerThenPatchSetsErrTrapnoCr2) {
   close(c.report);
   EXPECT_EQ(seen[0], info.err);
   EXPECT_EQ(seen[1], info.trapno);
-  EXPECT_EQ(seen[2], info.cr2);
+  EXPECT_EQ(seen[2], *info.cr2);
 }
 
 TEST(SignalFrame, UnpatchedFrameKeepsTheFaultsOwnValues) {
