@@ -12,6 +12,13 @@
 namespace emulator {
 namespace {
 
+// base + add as a file offset; nullopt if the sum wraps (hostile headers make it).
+std::optional<uint64_t> offset(uint64_t base, uint64_t add) {
+  uint64_t sum = 0;
+  if (__builtin_add_overflow(base, add, &sum)) return std::nullopt;
+  return sum;
+}
+
 template <typename T>
 bool get(const std::string& img, uint64_t off, T& out) {
   if (off > img.size() || sizeof(T) > img.size() - off) return false;
@@ -51,11 +58,16 @@ std::optional<ElfSymbols> ElfSymbols::parse(const std::string& img) {
       const Elf64_Shdr& strtab = shdrs[sh.sh_link];
       for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
         Elf64_Sym s;
-        if (!get(img, sh.sh_offset + off, s)) break;
+        const auto sym_at = offset(sh.sh_offset, off);
+        if (!sym_at || !get(img, *sym_at, s)) break;
         if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0) continue;
-        if (s.st_name >= strtab.sh_size || strtab.sh_offset + s.st_name >= img.size()) continue;
-        const char* name = img.data() + strtab.sh_offset + s.st_name;
-        size_t max = img.size() - (strtab.sh_offset + s.st_name);
+        // The name must lie in the string table and in the file. (A wrapping sum used to
+        // point the name at the wrong bytes through an overflowing pointer: found by
+        // fuzz/elf_symbols_fuzzer.cc under UBSan.)
+        const auto name_at = offset(strtab.sh_offset, s.st_name);
+        if (s.st_name >= strtab.sh_size || !name_at || *name_at >= img.size()) continue;
+        const char* name = img.data() + *name_at;
+        size_t max = img.size() - *name_at;
         out.syms_.push_back({s.st_value, s.st_size, std::string(name, strnlen(name, max))});
       }
     }
