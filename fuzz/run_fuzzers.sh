@@ -4,7 +4,8 @@
 # target. A benchmark-style tool, not part of CI or scripts/test.sh: it takes minutes.
 # Usage: fuzz/run_fuzzers.sh [TARGET...]   (targets: read_emulation options elf_symbols auxv)
 # Environment: RUNS, BUILD_DIR (default build-fuzz), NICE (default 10).
-# A crash leaves its input as $BUILD_DIR/crash-<target>-*: turn it into a unit test.
+# A crash or a hang (-timeout=10 s per input) leaves its input as $BUILD_DIR/crash-<target>-*
+# (or timeout-...): turn it into a unit test.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -112,7 +113,7 @@ for t in $TARGETS; do
   corpus="$(seed "$t")"
   log="$BUILD_DIR/$t.log"
   echo "fuzz: $t: $RUNS runs (log: $log)"
-  if nice -n "$NICE" "$bin" -runs="$RUNS" -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$BUILD_DIR/crash-$t-" \
+  if nice -n "$NICE" "$bin" -runs="$RUNS" -timeout=10 -max_len="$(max_len "$t")" -print_final_stats=1 -artifact_prefix="$BUILD_DIR/crash-$t-" \
       "$corpus" >"$log" 2>&1; then
     result="ok"
   else
