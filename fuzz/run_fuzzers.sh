@@ -7,6 +7,8 @@
 # A crash or a hang (-timeout=10 s per input) leaves its input as $BUILD_DIR/crash-<target>-*
 # (or timeout-...): turn it into a unit test.
 set -eu
+# The logs hold raw fuzz inputs: byte-wise text tools, whatever the locale.
+export LC_ALL=C
 cd "$(dirname "$0")/.."
 
 RUNS="${RUNS:-1000000}"
