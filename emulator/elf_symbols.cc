@@ -52,9 +52,14 @@ std::optional<ElfSymbols> ElfSymbols::parse(const std::string& img) {
     shdrs.push_back(sh);
   }
   for (uint32_t want : {SHT_SYMTAB, SHT_DYNSYM}) {
-    for (const Elf64_Shdr& sh : shdrs) {
-      if (sh.sh_type != want || sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym))
-        continue;
+    // An ELF file has at most one section of each type (gABI); only the first is read, so that
+    // 65535 headers naming the same table cost one pass over it, not 65535 (a hostile file
+    // made the fuzz target take seconds per input).
+    const auto table = std::find_if(shdrs.begin(), shdrs.end(),
+                                    [want](const Elf64_Shdr& s) { return s.sh_type == want; });
+    if (table != shdrs.end()) {
+      const Elf64_Shdr& sh = *table;
+      if (sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
       const Elf64_Shdr& strtab = shdrs[sh.sh_link];
       for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
         Elf64_Sym s;
