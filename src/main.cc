@@ -194,7 +194,8 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
 
   // Start the program first: its fork, seccomp filter and exec run beside the rest of our
   // start-up. It stays stopped at its exec until engine.run() has injected the vDSO.
-  const emulator::BpfProgram filter = emulator::vsyscall_filter();
+  const emulator::BpfProgram filter =
+      emulator::vsyscall_filter(emulator::vsyscall_action(eo.mode, eo.host));
   const auto restore = install_signal_handlers();
   std::optional<emulator::PendingSpawn> pending;
   try {

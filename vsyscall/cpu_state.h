@@ -43,6 +43,7 @@ inline constexpr uint64_t kFlagPF = 1ULL << 2;
 inline constexpr uint64_t kFlagAF = 1ULL << 4;
 inline constexpr uint64_t kFlagZF = 1ULL << 6;
 inline constexpr uint64_t kFlagSF = 1ULL << 7;
+inline constexpr uint64_t kFlagTF = 1ULL << 8;
 inline constexpr uint64_t kFlagDF = 1ULL << 10;
 inline constexpr uint64_t kFlagOF = 1ULL << 11;
 inline constexpr uint64_t kFlagRF = 1ULL << 16;

@@ -29,6 +29,7 @@ enum Offset : size_t {
   kCopyGetcpuCpu,
   kCopyGetcpuNode,
   kResetTrap,
+  kResetTrapDivide,
 };
 
 uint64_t offset_of(Offset o) {
@@ -100,6 +101,10 @@ std::array<uint8_t, kTrampolineStubSize> trampoline_stub(uint64_t page, size_t i
 
 uint64_t trampoline_reset_trap_offset() {
   return offset_of(kResetTrap);
+}
+
+uint64_t trampoline_reset_divide_offset() {
+  return offset_of(kResetTrapDivide);
 }
 
 std::optional<Entry> trampoline_copy_entry(uint64_t offset) {

@@ -67,10 +67,13 @@ inline constexpr size_t kTrampolineFrameWords = 15;
 // program's pointer: the entry whose call it is.
 std::optional<Entry> trampoline_copy_entry(uint64_t offset);
 
-// Offset of `xor %ecx,%ecx; div %ecx` in the page: run before a rewound call goes the slow way,
-// its divide error leaves the thread's trap number and error code at 0, so that the kernel's
-// signal for the call does not carry those of the fault in the trampoline.
+// Offsets in the page of `xor %ecx,%ecx; mov (%rcx),%ecx` and of the `div %ecx` after it: run
+// before a rewound call goes the slow way, the read of address 0 (a SIGSEGV the supervisor
+// steps over) leaves the thread's cr2 at 0 and the divide error (a SIGFPE) its trap number and
+// error code, so that the kernel's signal for the call does not carry those of the fault in
+// the trampoline.
 uint64_t trampoline_reset_trap_offset();
+uint64_t trampoline_reset_divide_offset();
 
 // The registers of the call as the program made it, from the frame read at rsp: rip at the
 // entry, rsp at the return address. `stub` is the address the site called; a caller that

@@ -133,11 +133,15 @@ restore:
         leaq 16(%rsp), %rsp     /* the caller's rax and rflags */
         ret
 
-/* Never reached by a call: the supervisor points a rewound call here first. A divide error
- * sets the thread's trap number and error code to 0, as for a thread that never faulted, so
- * the signal the call then gets from the kernel does not carry those of the copy's fault. */
+/* Never reached by a call: the supervisor points a rewound call here first, so that the
+ * signal the call then gets from the kernel does not carry the copy fault's cr2, trap number
+ * and error code (the kernel copies the thread's last ones into the frame). A read of address
+ * 0 sets cr2 to 0; the supervisor steps over it; a divide error then sets the trap number and
+ * error code to 0: as for a thread that never faulted. */
 reset_trap:
         xorl %ecx, %ecx
+        movl (%rcx), %ecx
+reset_trap_divide:
         divl %ecx
 
 native_gettimeofday:
@@ -177,5 +181,6 @@ vsyscall_trampoline_offsets:
         .long copy_getcpu_cpu - vsyscall_trampoline_template
         .long copy_getcpu_node - vsyscall_trampoline_template
         .long reset_trap - vsyscall_trampoline_template
+        .long reset_trap_divide - vsyscall_trampoline_template
 
         .section .note.GNU-stack, "", @progbits

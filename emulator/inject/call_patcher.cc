@@ -225,7 +225,8 @@ std::optional<CallPatcher::Rewound> CallPatcher::rewind(const PatchState& p, pid
     __atomic_fetch_sub(&counters_[s->second], 1, __ATOMIC_RELAXED);
   }
   return Rewound{vsyscall::trampoline_rewind(regs, frame, *entry, stub),
-                 p.page + vsyscall::trampoline_reset_trap_offset()};
+                 p.page + vsyscall::trampoline_reset_trap_offset(),
+                 p.page + vsyscall::trampoline_reset_divide_offset()};
 }
 
 void CallPatcher::unpatch_all(PatchState& p, pid_t tid, const StopOthers& stop_others) {

@@ -89,7 +89,8 @@ class CallPatcher {
   // number is. nullopt if the fault is not one of those.
   struct Rewound {
     vsyscall::Gpr call;
-    uint64_t reset_trap = 0;
+    uint64_t reset_trap = 0;    // the read of address 0 (resets cr2)
+    uint64_t reset_divide = 0;  // the divide error after it (resets trap number, error code)
   };
   std::optional<Rewound> rewind(const PatchState& p, pid_t tid, const vsyscall::Gpr& regs);
 

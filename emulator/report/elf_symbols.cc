@@ -12,6 +12,13 @@
 namespace emulator {
 namespace {
 
+// base + add as a file offset; nullopt if the sum wraps (hostile headers make it).
+std::optional<uint64_t> offset(uint64_t base, uint64_t add) {
+  uint64_t sum = 0;
+  if (__builtin_add_overflow(base, add, &sum)) return std::nullopt;
+  return sum;
+}
+
 template <typename T>
 bool get(const std::string& img, uint64_t off, T& out) {
   if (off > img.size() || sizeof(T) > img.size() - off) return false;
@@ -24,7 +31,10 @@ bool get(const std::string& img, uint64_t off, T& out) {
 std::optional<ElfSymbols> ElfSymbols::load(const std::string& path) {
   auto data = read_text_file(path);
   if (!data) return std::nullopt;
-  const std::string& img = *data;
+  return parse(*data);
+}
+
+std::optional<ElfSymbols> ElfSymbols::parse(const std::string& img) {
   Elf64_Ehdr eh;
   if (!get(img, 0, eh) || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64)
@@ -42,17 +52,27 @@ std::optional<ElfSymbols> ElfSymbols::load(const std::string& path) {
     shdrs.push_back(sh);
   }
   for (uint32_t want : {SHT_SYMTAB, SHT_DYNSYM}) {
-    for (const Elf64_Shdr& sh : shdrs) {
-      if (sh.sh_type != want || sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym))
-        continue;
+    // An ELF file has at most one section of each type (gABI); only the first is read, so that
+    // 65535 headers naming the same table cost one pass over it, not 65535 (a hostile file
+    // made the fuzz target take seconds per input).
+    const auto table = std::find_if(shdrs.begin(), shdrs.end(),
+                                    [want](const Elf64_Shdr& s) { return s.sh_type == want; });
+    if (table != shdrs.end()) {
+      const Elf64_Shdr& sh = *table;
+      if (sh.sh_link >= shdrs.size() || sh.sh_entsize != sizeof(Elf64_Sym)) continue;
       const Elf64_Shdr& strtab = shdrs[sh.sh_link];
       for (uint64_t off = 0; off + sizeof(Elf64_Sym) <= sh.sh_size; off += sizeof(Elf64_Sym)) {
         Elf64_Sym s;
-        if (!get(img, sh.sh_offset + off, s)) break;
+        const auto sym_at = offset(sh.sh_offset, off);
+        if (!sym_at || !get(img, *sym_at, s)) break;
         if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0) continue;
-        if (s.st_name >= strtab.sh_size || strtab.sh_offset + s.st_name >= img.size()) continue;
-        const char* name = img.data() + strtab.sh_offset + s.st_name;
-        size_t max = img.size() - (strtab.sh_offset + s.st_name);
+        // The name must lie in the string table and in the file. (A wrapping sum used to
+        // point the name at the wrong bytes through an overflowing pointer: found by
+        // fuzz/elf_symbols_fuzzer.cc under UBSan.)
+        const auto name_at = offset(strtab.sh_offset, s.st_name);
+        if (s.st_name >= strtab.sh_size || !name_at || *name_at >= img.size()) continue;
+        const char* name = img.data() + *name_at;
+        size_t max = img.size() - *name_at;
         out.syms_.push_back({s.st_value, s.st_size, std::string(name, strnlen(name, max))});
       }
     }

@@ -17,6 +17,8 @@ class ElfSymbols {
  public:
   // Loads .symtab (or .dynsym) and the PT_LOAD table; nullopt if not a readable ELF64 file.
   static std::optional<ElfSymbols> load(const std::string& path);
+  // The same from the file's bytes (the fuzz target feeds it arbitrary ones).
+  static std::optional<ElfSymbols> parse(const std::string& img);
   // The function containing (or nearest before) the given file offset.
   std::optional<SymbolHit> lookup_file_offset(uint64_t file_offset) const;
 

@@ -149,6 +149,9 @@ void Engine::apply(pid_t tid, const Resume& r) {
     case Resume::Kind::kSyscall:
       syscall_cont(tid, r.sig);
       break;
+    case Resume::Kind::kStep:
+      single_step(tid, r.sig);
+      break;
     case Resume::Kind::kNothing:
       break;
   }
@@ -203,6 +206,15 @@ void Engine::serve(pid_t tid, int status) {
 Resume Engine::on_stop(Tracee& t, int status) {
   const int sig = WSTOPSIG(status);
   const int event = status >> 16;
+  if (auto fix = std::exchange(t.frame_fix, std::nullopt)) {
+    // The stop after single-stepping a signal we raised into its handler (the kernel notifies
+    // with SIGTRAP once the frame is built): ours, not the program's. Any other stop (the
+    // frame could not be built, say) goes on as usual.
+    if (event == 0 && sig == SIGTRAP) {
+      patch_signal_frame(t.tid, t.frame_fix_sig, t.frame_fix_rip, *fix);
+      return Resume::cont();
+    }
+  }
   if (t.pending == Tracee::Pending::kFetchFaultInterrupt &&
       !(event == PTRACE_EVENT_STOP && sig == SIGTRAP)) {
     // Something else stopped the thread before our interrupt did (a group-stop can): put the
@@ -291,10 +303,11 @@ Resume Engine::on_signal_stop(Tracee& t, int sig) {
       break;
     }
   }
+  if ((sig == SIGFPE || sig == SIGSEGV) && t.pending == Tracee::Pending::kRewoundCall) {
+    if (auto r = on_rewound_call_trap(t, sig)) return *r;
+  }
   if (sig == SIGSEGV) {
     if (auto r = on_sigsegv(t)) return *r;
-  } else if (sig == SIGFPE && t.pending == Tracee::Pending::kRewoundCall) {
-    if (auto r = on_rewound_call_trap(t)) return *r;
   } else if (sig == SIGTRAP && t.pending == Tracee::Pending::kInt3Trap) {
     if (auto r = on_sigtrap(t)) return *r;
   } else if (sig == SIGSYS) {

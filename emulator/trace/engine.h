@@ -22,6 +22,7 @@
 #include "emulator/trace/spawn.h"
 #include "emulator/clock/time_source.h"
 #include "emulator/inject/vdso_injector.h"
+#include "emulator/trace/signal_frame.h"
 #include "vdso/vvar.h"
 #include "vsyscall/call.h"
 #include "vsyscall/cpu_state.h"
@@ -51,7 +52,9 @@ struct EngineOptions {
 
 // How a stopped thread is resumed.
 struct Resume {
-  enum class Kind { kCont, kListen, kSyscall, kNothing };
+  // kStep: PTRACE_SINGLESTEP delivering `sig`, so that the next stop is at its handler with
+  // the frame built (Tracee::frame_fix).
+  enum class Kind { kCont, kListen, kSyscall, kStep, kNothing };
   Kind kind = Kind::kCont;
   int sig = 0;
   static Resume cont(int sig = 0) { return {Kind::kCont, sig}; }
@@ -67,8 +70,9 @@ struct Tracee {
   // and turns it into a fault at `fetch_addr`.
   // kInt3Trap: native mode ran into an int3 (0xcc) of the page; we made the CPU execute a
   // real int3 at `borrowed_addr` (so the sigcontext says trap 3) and wait for its SIGTRAP.
-  // kRewoundCall: a patched call that faulted in the trampoline runs a divide error first
-  // (clearing the thread's trap number); at its SIGFPE the call in `saved` goes the slow way.
+  // kRewoundCall: a patched call that faulted in the trampoline first reads address 0 (its
+  // SIGSEGV is stepped over at `fetch_addr`) and divides by zero (clearing the thread's cr2,
+  // trap number and error code); at the SIGFPE the call in `saved` goes the slow way.
   enum class Pending {
     kNone,
     kFetchFaultInterrupt,
@@ -77,6 +81,14 @@ struct Tracee {
     kRewoundCall
   } pending = Pending::kNone;
   uint64_t fetch_addr = 0;
+  // A signal vdsorun raised was delivered by single-stepping into its handler: at the next
+  // stop, write these err/trapno/cr2 into the frame (signal_frame.h) if it is that frame.
+  std::optional<FaultArchInfo> frame_fix;
+  int frame_fix_sig = 0;
+  uint64_t frame_fix_rip = 0;
+  // Native mode, TF set by the program: the fetch fault kFetchFaultTrap waits for is the
+  // single-step trap after the entry's `mov` (native_step_entry), not a SIGSEGV.
+  bool step_trap = false;
   uint64_t borrowed_addr = 0;
   uint8_t borrowed_byte = 0;
   vsyscall::Gpr saved{};
@@ -136,6 +148,10 @@ class Engine {
   Resume native_syscall(Tracee& t, vsyscall::Gpr regs, uint64_t entry_addr);
   Resume native_int3(Tracee& t, const vsyscall::Gpr& regs, uint64_t int3_addr);
   std::optional<Resume> on_sigtrap(Tracee& t);
+  // Native mode under the program's own single-stepping (TF): the page's instructions run one
+  // at a time, each followed by the SIGTRAP a native kernel's CPU raises.
+  Resume native_step_entry(Tracee& t, const vsyscall::Gpr& regs, vsyscall::Entry entry);
+  Resume native_step_trap(Tracee& t, const vsyscall::Gpr& regs);
   std::optional<Resume> on_sigsys(Tracee& t);
   uint64_t caller_rax(pid_t tid, uint64_t entry, uint64_t return_address);
   bool has_own_seccomp_filters(pid_t tid) const;
@@ -157,7 +173,7 @@ class Engine {
   void patch_now(Tracee& t);
   // A SIGSEGV on a trampoline's copy: the call, rewound to the entry, runs again the slow way.
   std::optional<Resume> rewind_patched_call(Tracee& t, const vsyscall::Gpr& regs);
-  std::optional<Resume> on_rewound_call_trap(Tracee& t);
+  std::optional<Resume> on_rewound_call_trap(Tracee& t, int sig);
   // The program installs a seccomp filter of its own: its calls go through the page again.
   void on_seccomp_install(Tracee& t);
   // Stops every other thread of process `pid`; the function returned resumes them. Stops of

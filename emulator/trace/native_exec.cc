@@ -24,6 +24,13 @@ using vsyscall::Gpr;
 // refused the same way): -ENOSYS without asking the kernel.
 constexpr uint64_t kMaxSyscallNr = 1024;
 
+// Where the entry's `mov $nr,%rax` ends and its 2-byte `syscall` starts.
+constexpr uint64_t kMovEndOffset = vsyscall::kSyscallEndOffset - 2;
+
+bool single_stepping(const Gpr& regs) {
+  return (regs.eflags & vsyscall::kFlagTF) != 0;
+}
+
 // Flags of a 32-bit `add` (CF, PF, AF, ZF, SF, OF).
 uint64_t add32_flags(uint64_t eflags, uint32_t a, uint32_t b) {
   const uint32_t r = a + b;
@@ -56,15 +63,21 @@ Resume Engine::native_execute(Tracee& t, Gpr regs, siginfo_t si) {
       case 1:  // `mov $nr,%eax` (the 32-bit form), then the syscall
         regs.rax = static_cast<uint32_t>(vsyscall::syscall_number(*entry));
         record_call(t, rip, ret_addr, Outcome::kNative);
+        if (single_stepping(regs)) {
+          regs.rip = entry_base + kMovEndOffset;
+          return native_step_trap(t, regs);
+        }
         return native_syscall(t, regs, entry_base);
       case 7:  // `syscall` with whatever rax holds
-        record_call(t, rip, ret_addr, Outcome::kNative);
+        // Under single-stepping this is the rest of a call already counted at its entry.
+        if (!single_stepping(regs)) record_call(t, rip, ret_addr, Outcome::kNative);
         return native_syscall(t, regs, entry_base);
       case 9:  // `ret`
-        record_call(t, rip, ret_addr, Outcome::kNative);
+        if (!single_stepping(regs)) record_call(t, rip, ret_addr, Outcome::kNative);
         if (!mem.read_u64(regs.rsp)) return deliver(t.tid, si, SEGV_MAPERR, regs.rsp);
         regs.rip = ret_addr;
         regs.rsp += 8;
+        if (single_stepping(regs)) return native_step_trap(t, regs);
         set_regs(t.tid, regs);
         return Resume::cont();
       case 3:  // 0x60: not an instruction in 64-bit mode
@@ -112,6 +125,11 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
   }
   regs.rax = static_cast<uint64_t>(result);
   vsyscall::native_syscall_clobbers(entry_base, regs);
+  if (single_stepping(regs)) {
+    // The trap after the `syscall`; the `ret` runs (and traps) when the handler returns to it.
+    regs.rip = entry_base + vsyscall::kSyscallEndOffset;
+    return native_step_trap(t, regs);
+  }
   const auto caller = mem.read_u64(regs.rsp);
   if (!caller) {
     regs.rip = entry_base + vsyscall::kSyscallEndOffset;  // the `ret` faults
@@ -125,6 +143,36 @@ Resume Engine::native_syscall(Tracee& t, Gpr regs, uint64_t entry_base) {
   regs.rsp += 8;
   set_regs(t.tid, regs);
   return Resume::cont();
+}
+
+Resume Engine::native_step_entry(Tracee& t, const Gpr& regs, vsyscall::Entry entry) {
+  // The seccomp stop of a call at an entry with TF set. A native kernel's CPU traps after the
+  // entry's `mov`, again after its `syscall` and after its `ret`. At this stop only a skip is
+  // allowed, and the kernel then emulates the `ret`; an interrupt stop right after it puts
+  // back the state after the `mov` (the fetch fault dance of --vsyscall=none), and the fault
+  // at the trap address becomes the mov's trap. When the handler returns into the page, each
+  // following instruction faults and is run by native_execute() with its own trap.
+  Gpr saved = regs;
+  saved.orig_rax = static_cast<uint64_t>(-1);
+  saved.rax = static_cast<uint64_t>(vsyscall::syscall_number(entry));
+  Gpr w = regs;
+  w.orig_rax = static_cast<uint64_t>(-1);
+  set_regs(t.tid, w);
+  t.saved = saved;
+  t.fetch_addr = vsyscall::entry_address(entry) + kMovEndOffset;
+  t.step_trap = true;
+  t.pending = Tracee::Pending::kFetchFaultInterrupt;
+  interrupt(t.tid);
+  return Resume::cont();
+}
+
+Resume Engine::native_step_trap(Tracee& t, const Gpr& regs) {
+  // At a signal-delivery-stop: the single-step trap after the instruction that brought the
+  // thread to `regs` -- SIGTRAP, TRAP_TRACE, si_addr = the next rip, trapno 1, error code 0.
+  set_regs(t.tid, regs);
+  siginfo_t si{};
+  si.si_signo = SIGTRAP;
+  return deliver(t, si, TRAP_TRACE, regs.rip, debug_trap());
 }
 
 Resume Engine::native_int3(Tracee& t, const Gpr& regs, uint64_t int3_addr) {

@@ -63,13 +63,23 @@ std::optional<Resume> Engine::rewind_patched_call(Tracee& t, const vsyscall::Gpr
   w.rip = rewound->reset_trap;
   set_regs(t.tid, w);
   t.pending = Tracee::Pending::kRewoundCall;
+  t.fetch_addr = rewound->reset_divide;
   t.saved = rewound->call;
   return Resume::cont();
 }
 
-std::optional<Resume> Engine::on_rewound_call_trap(Tracee& t) {
+std::optional<Resume> Engine::on_rewound_call_trap(Tracee& t, int sig) {
   auto si = get_siginfo(t.tid);
-  if (!si || si->si_code != FPE_INTDIV) return std::nullopt;
+  if (!si) return std::nullopt;
+  auto regs = get_regs(t.tid);
+  if (!regs) return Resume{Resume::Kind::kNothing, 0};
+  if (sig == SIGSEGV && si->si_code == SEGV_MAPERR && si->si_addr == nullptr &&
+      regs->rip + 2 == t.fetch_addr) {
+    regs->rip = t.fetch_addr;  // over the read of 0: cr2 is 0 now
+    set_regs(t.tid, *regs);
+    return Resume::cont();
+  }
+  if (sig != SIGFPE || si->si_code != FPE_INTDIV || regs->rip != t.fetch_addr) return std::nullopt;
   t.pending = Tracee::Pending::kNone;
   set_regs(t.tid, t.saved);
   return Resume::cont();

@@ -185,6 +185,12 @@ bool syscall_cont(pid_t tid, int sig) {
       PTRACE_SYSCALL, tid);
 }
 
+bool single_step(pid_t tid, int sig) {
+  return check(
+      ptrace(PTRACE_SINGLESTEP, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig))),
+      PTRACE_SINGLESTEP, tid);
+}
+
 bool listen(pid_t tid) {
   return check(ptrace(PTRACE_LISTEN, tid, nullptr, nullptr), PTRACE_LISTEN, tid);
 }

@@ -26,5 +26,6 @@ bool cont(pid_t tid, int sig);
 bool listen(pid_t tid);
 bool interrupt(pid_t tid);
 bool syscall_cont(pid_t tid, int sig);
+bool single_step(pid_t tid, int sig);
 
 }  // namespace emulator

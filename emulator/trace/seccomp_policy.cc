@@ -90,7 +90,7 @@ sock_filter ret(uint32_t action) {
 
 }  // namespace
 
-BpfProgram vsyscall_filter() {
+BpfProgram vsyscall_filter(VsyscallAction vsyscall) {
   using vsyscall::Entry;
   using vsyscall::syscall_number;
   static_assert(high(vsyscall::kPageBase) == high(vsyscall::kPageEnd - 1),
@@ -151,9 +151,10 @@ BpfProgram vsyscall_filter() {
      jge(kIsIpAtOrAbovePage, low(vsyscall::kPageBase), kIsIpAtOrAbovePageEnd, kRetAllow));
   at(kIsIpAtOrAbovePageEnd,
      jge(kIsIpAtOrAbovePageEnd, low(vsyscall::kPageEnd), kRetAllow, kRetVsyscall));
-  // A vsyscall: stop. Off-entry addresses never get here on a real kernel (they fault
+  // A vsyscall: stop (or SIGSYS). Off-entry addresses never get here on a real kernel (they fault
   // first), but they are the engine's to judge, not the filter's.
-  at(kRetVsyscall, ret(SECCOMP_RET_TRACE | kTraceDataVsyscall));
+  at(kRetVsyscall, ret((vsyscall == VsyscallAction::kTrap ? SECCOMP_RET_TRAP : SECCOMP_RET_TRACE) |
+                       kTraceDataVsyscall));
   at(kRetAllow, ret(SECCOMP_RET_ALLOW));
   return p;
 }

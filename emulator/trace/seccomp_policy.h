@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "vsyscall/mode.h"
+
 namespace emulator {
 
 // SECCOMP_RET_DATA of our SECCOMP_RET_TRACE results: PTRACE_GETEVENTMSG at the
@@ -31,16 +33,37 @@ struct BpfProgram {
   }
 };
 
+// What the filter returns for a call of the legacy page.
+enum class VsyscallAction {
+  // SECCOMP_RET_TRACE: a PTRACE_EVENT_SECCOMP stop, where the engine decides.
+  kTrace,
+  // SECCOMP_RET_TRAP: the kernel emulates the `ret` and forces SIGSYS (si_call_addr = the
+  // entry), which the engine turns into the instruction-fetch fault of a none kernel. TRAP
+  // outranks the program's own ERRNO and TRACE results, which would otherwise complete the
+  // call without any stop; only the program's KILL outranks it.
+  kTrap,
+};
+
+// TRAP exactly when emulating `none` on a host that emulates the page (xonly/emulate): there
+// every call must fault, whatever the program's own filters say. A none host never consults
+// seccomp for the page, and every other mode needs the TRACE stop to answer the call.
+constexpr VsyscallAction vsyscall_action(vsyscall::Mode emulated, vsyscall::HostMode host) {
+  return emulated == vsyscall::Mode::kNone && host != vsyscall::HostMode::kNone
+             ? VsyscallAction::kTrap
+             : VsyscallAction::kTrace;
+}
+
 // The filter (DESIGN.md 3.1):
 //  - x86-64 gettimeofday (96), time (201), getcpu (309) made from the vsyscall page
 //    (instruction_pointer in 0xffffffffff600000..0xffffffffff600fff: the kernel's
-//    emulate_vsyscall() runs seccomp with rip still at the entry) → TRACE, kTraceDataVsyscall;
+//    emulate_vsyscall() runs seccomp with rip still at the entry) → TRACE (or TRAP, see
+//    VsyscallAction), data kTraceDataVsyscall;
 //  - x86-64 getpid(kInjectDoneMagic) → TRACE, kTraceDataInjectDone;
 //  - x86-64 seccomp() and prctl(PR_SET_SECCOMP) → TRACE, kTraceDataSeccompInstall;
 //  - x86-64 clone with CLONE_UNTRACED in its flags → TRACE, kTraceDataUntracedClone;
 //  - everything else, every other architecture (i386 `int $0x80`) and x32 → ALLOW.
 // libseccomp cannot compare the instruction pointer: the program is written by hand.
-BpfProgram vsyscall_filter();
+BpfProgram vsyscall_filter(VsyscallAction vsyscall = VsyscallAction::kTrace);
 
 // The x86-64 name of a syscall number ("time"), from libseccomp's tables; "syscall N" if it
 // has none. For log messages.

@@ -29,4 +29,16 @@ inline Resume deliver(pid_t tid, siginfo_t si, int code, uint64_t addr) {
   return Resume::cont(si.si_signo);
 }
 
+// The same, and the sigcontext gets `info` as err/trapno/cr2 (what the kernel would have stored
+// for this signal): the signal is delivered by single-stepping into the handler.
+inline Resume deliver(Tracee& t, siginfo_t si, int code, uint64_t addr, const FaultArchInfo& info) {
+  const auto regs = get_regs(t.tid);
+  if (!regs) return {Resume::Kind::kNothing, 0};
+  const Resume r = deliver(t.tid, si, code, addr);
+  t.frame_fix = info;
+  t.frame_fix_sig = r.sig;
+  t.frame_fix_rip = regs->rip;
+  return {Resume::Kind::kStep, r.sig};
+}
+
 }  // namespace emulator

@@ -34,6 +34,17 @@ Outcome outcome_of(const vsyscall::CallOutcome& o, vsyscall::CallFlavor f) {
   return Outcome::kSigsegv;
 }
 
+// What the kernel stores for the SIGSEGVs vdsorun raises (arch/x86): a none kernel's fetch
+// fault at a kernel address (set_signal_archinfo adds the protection bit above
+// TASK_SIZE_MAX), and emulate_vsyscall()'s write_ok_or_segv() for a pointer outside user
+// space.
+FaultArchInfo fetch_fault_info(uint64_t addr) {
+  return page_fault(kPfProt | kPfUser | kPfInstr, addr);
+}
+FaultArchInfo bad_pointer_info(uint64_t addr) {
+  return page_fault(kPfUser | kPfWrite, addr);
+}
+
 }  // namespace
 
 void Engine::record_call(Tracee& t, uint64_t target, uint64_t return_address, Outcome o) {
@@ -102,6 +113,10 @@ Resume Engine::on_seccomp(Tracee& t) {
 
   switch (vsyscall::on_seccomp_entry_call(opts_.mode, *entry, opts_.vvar != nullptr)) {
     case Action::kNativeCall: {
+      if (regs->eflags & vsyscall::kFlagTF) {
+        record_call(t, regs->rip, ret_addr, Outcome::kNative);
+        return native_step_entry(t, *regs, *entry);
+      }
       if (!ret_word) {
         // The kernel read [rsp] before this stop, so it is readable: it is we who are refused
         // the program's memory. A non-dumpable program traced by a non-root user: Linux
@@ -195,9 +210,9 @@ uint64_t Engine::caller_rax(pid_t tid, uint64_t entry, uint64_t return_address) 
 constexpr int kSysSeccomp = 1;
 
 std::optional<Resume> Engine::on_sigsys(Tracee& t) {
-  // The program's own seccomp filter said RET_TRAP for a vsyscall: the host kernel has rolled
-  // rax back to the syscall number, emulated the `ret`, and queued SIGSYS with
-  // si_call_addr = the entry.
+  // The program's own seccomp filter (or, emulating none, ours) said RET_TRAP for a vsyscall:
+  // the host kernel has rolled rax back to the syscall number, emulated the `ret`, and queued
+  // SIGSYS with si_call_addr = the entry.
   auto si = get_siginfo(t.tid);
   if (!si || si->si_code != kSysSeccomp) return std::nullopt;
   uint64_t call_addr = reinterpret_cast<uint64_t>(si->si_call_addr);
@@ -218,7 +233,10 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
   Gpr w = *regs;
   w.rsp -= 8;  // undo the emulated `ret`: the return address is still on the stack
   if (action == Action::kFetchFault) {
-    // A none kernel faults on the fetch and never consults seccomp.
+    // A none kernel faults on the fetch and never consults seccomp. On an xonly/emulate host
+    // every call of the page gets here: vdsorun's own filter says TRAP (vsyscall_action()),
+    // which outranks the program's ERRNO that would otherwise complete the call unseen.
+    record_call(t, call_addr, regs->rip, Outcome::kSigsegv);
     w.rax = caller_rax(t.tid, call_addr, regs->rip);
     w.rip = kFetchTrapAddr;
     set_regs(t.tid, w);
@@ -249,7 +267,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   if (auto early = native ? std::nullopt : vsyscall::check_before_seccomp(entry, regs, mem)) {
     record_call(t, entry_addr, return_address, Outcome::kSigsegv);
     if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
-      return deliver(t.tid, si, SEGV_MAPERR, early->fault_addr);
+      return deliver(t, si, SEGV_MAPERR, early->fault_addr, bad_pointer_info(early->fault_addr));
     return deliver(t.tid, si, SI_KERNEL, 0);
   }
   std::optional<long> r;
@@ -298,7 +316,10 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
     regs->rip = t.fetch_addr;
     set_regs(t.tid, *regs);
     t.pending = Tracee::Pending::kNone;
-    return deliver(t.tid, *si, SEGV_MAPERR, t.fetch_addr);
+    if (std::exchange(t.step_trap, false)) return native_step_trap(t, *regs);
+    // The fault at the trap address already carries a fetch fault's err and trapno; cr2 must
+    // name the entry, as on a none kernel.
+    return deliver(t, *si, SEGV_MAPERR, t.fetch_addr, fetch_fault_info(t.fetch_addr));
   }
   // Sent by a process (kill, tgkill, sigqueue): not a fault.
   if (si->si_code <= 0) return std::nullopt;
@@ -327,6 +348,14 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
       case Action::kNativeCall: {
         const auto flavor = opts_.mode == vsyscall::Mode::kNative ? vsyscall::CallFlavor::kNative
                                                                   : vsyscall::CallFlavor::kEmulated;
+        if (flavor == vsyscall::CallFlavor::kNative && (regs->eflags & vsyscall::kFlagTF)) {
+          // Single-stepped (a none host's fetch fault): the entry's `mov`, then its trap.
+          record_call(t, rip, ret_addr, Outcome::kNative);
+          Gpr r = *regs;
+          r.rax = static_cast<uint64_t>(vsyscall::syscall_number(*entry));
+          r.rip = rip + vsyscall::kSyscallEndOffset - 2;
+          return native_step_trap(t, r);
+        }
         if (raw && has_own_seccomp_filters(t.tid))
           return call_through_program_filters(t, *regs, *entry, *si, ret_addr, flavor);
         Gpr r = *regs;
@@ -340,7 +369,7 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
             return Resume::cont();
           case vsyscall::CallOutcome::Kind::kSigsegvMaperr:
             set_regs(t.tid, r);
-            return deliver(t.tid, *si, SEGV_MAPERR, out.fault_addr);
+            return deliver(t, *si, SEGV_MAPERR, out.fault_addr, bad_pointer_info(out.fault_addr));
           case vsyscall::CallOutcome::Kind::kSigsegvKernel:
             set_regs(t.tid, r);
             return deliver(t.tid, *si, SI_KERNEL, 0);

@@ -12,11 +12,13 @@ LIMIT_STALE = ("the kernel raises its SI_KERNEL SIGSEGVs with force_sig(), leavi
                "whatever the thread's last fault stored (0 in a fresh process); vdsorun's fault "
                "path cannot leave them untouched")
 LIMIT_FAULT_PATH = ("on a vsyscall=none host vdsorun catches every call by its instruction fetch "
-                    "fault, so the sigcontext's err/trapno of any signal the call then raises are "
-                    "that fault's (0x15/14), not the kernel's (err 0x6 for a bad pointer, stale "
-                    "values otherwise); ptrace cannot set them")
-LIMIT_SECCOMP = ("the program's own seccomp filter outranks vdsorun's SECCOMP_RET_TRACE, so on an "
-                 "xonly/emulate host the kernel acts on it before vdsorun sees the call")
+                    "fault, so the sigcontext's err/trapno of an SI_KERNEL SIGSEGV the call then "
+                    "raises are that fault's (0x15/14), not the thread's stale values; ptrace "
+                    "cannot set them (vdsorun writes the kernel's into the frame only for the "
+                    "page faults it raises itself)")
+LIMIT_SECCOMP = ("the program's own seccomp KILL outranks the SECCOMP_RET_TRAP vdsorun's filter "
+                 "returns for a call of the page when emulating none on an xonly/emulate host, so "
+                 "the kernel kills the program before vdsorun sees the call")
 
 
 def facts_lines(text):
@@ -70,7 +72,7 @@ def compare_facts(truth, observed, host_mode, mode):
         elif "unsupported" in (w, g):
             reason = LIMIT_AVX
         elif (key.startswith("seccomp.") and mode == "none" and host_mode != "none"
-              and ("SIGSYS" in g or g.startswith("returned"))):
+              and "SIGSYS" in g):
             reason = LIMIT_SECCOMP
         if reason:
             limits.append((key, w, g, reason))

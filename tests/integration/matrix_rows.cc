@@ -44,11 +44,12 @@ Outcome caught(const std::string& fields) {
 }
 
 // vsyscall=none: executing the page faults like any unmapped address — SEGV_MAPERR,
-// si_addr = rip = the target, an instruction-fetch error code, trap 14. `marked`: the call
-// came from an assembly helper that loaded rax = target and marked the stack.
+// si_addr = rip = cr2 = the target, an instruction-fetch error code (0x15: the kernel adds the
+// protection bit above TASK_SIZE_MAX), trap 14. `marked`: the call came from an assembly
+// helper that loaded rax = target and marked the stack.
 std::string none_call(uint64_t target, bool marked) {
-  std::string f =
-      "sig=11 code=1 addr=" + hex(target) + " rip=" + hex(target) + " ifetch=1 trapno=14";
+  std::string f = "sig=11 code=1 addr=" + hex(target) + " rip=" + hex(target) +
+                  " err=0x15 ifetch=1 trapno=14 cr2=" + hex(target);
   if (marked) f += " rsp_delta=0 rax=" + dec(target);
   return f;
 }
@@ -123,7 +124,8 @@ std::vector<Row> build() {
   }
 
   // --- pointers the kernel refuses. Kernel half: access_ok() fails before the call,
-  // SEGV_MAPERR at the pointer, rip at the entry. User pointer faulting during the call:
+  // SEGV_MAPERR at the pointer, rip at the entry, err 0x6 (user write), trap 14, cr2 = the
+  // pointer. User pointer faulting during the call:
   // SI_KERNEL, rip at the entry, rax = -ENOSYS (set before seccomp is consulted).
   // Native: a real syscall returns -EFAULT. ---
   const std::string kKernelPtr = "0xffff800000000000";
@@ -134,9 +136,9 @@ std::vector<Row> build() {
     add(std::string("bad_pointers_") + name, "bad_pointers", {name},
         modes(caught(none_call(entry, true)),
               caught("sig=11 code=1 addr=" + kKernelPtr + " rip=" + hex(entry) +
-                     " rsp_delta=0 rax=" + dec(entry)),
+                     " rsp_delta=0 err=0x6 trapno=14 cr2=" + kKernelPtr + " rax=" + dec(entry)),
               caught("sig=11 code=1 addr=" + kKernelPtr + " rip=" + hex(entry) +
-                     " rsp_delta=0 rax=" + dec(entry)),
+                     " rsp_delta=0 err=0x6 trapno=14 cr2=" + kKernelPtr + " rax=" + dec(entry)),
               ok({"RETURNED rax=-14"})));
   }
   for (auto [name, entry] : {std::pair<const char*, uint64_t>{"gtod_unmapped", kGettimeofday},
@@ -225,8 +227,7 @@ std::vector<Row> build() {
   // (rip = return address, rax = the syscall number from the rollback). Native: the real
   // `syscall` at entry+7 is filtered, so si_call_addr = rip = entry + 9. ---
   add("seccomp_self_errno", "seccomp_self", {"errno"},
-      entry_call(caught(none_call(kGettimeofday, true)), ok({"OK seccomp_errno rax=-42"})),
-      kOwnSeccompOutranks);
+      entry_call(caught(none_call(kGettimeofday, true)), ok({"OK seccomp_errno rax=-42"})));
   add("seccomp_self_trap", "seccomp_self", {"trap"},
       modes(caught(none_call(kGettimeofday, true)),
             caught("sig=31 code=1 addr=0xffffffffff600000 rip=ret rsp_delta=8 rax=96 syscall=96"),
@@ -234,7 +235,17 @@ std::vector<Row> build() {
             caught("sig=31 code=1 addr=0xffffffffff600009 rip=0xffffffffff600009 rsp_delta=0 "
                    "rax=96 syscall=96")));
   add("seccomp_self_kill", "seccomp_self", {"kill"},
-      entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompOutranks);
+      entry_call(caught(none_call(kGettimeofday, true)), killed(31)), kOwnSeccompKill);
+
+  // --- the program single-steps itself (TF) through a call of the time entry: the `call`
+  // traps at the entry; an emulating kernel then runs the whole entry as one step, a native
+  // kernel's CPU traps after the page's mov, syscall and ret (the last at the return
+  // address). Every trap is a debug trap: TRAP_TRACE, trapno 1, error code 0. ---
+  add("single_step_time", "single_step", {},
+      modes(caught(none_call(kTime, true)),
+            ok({"OK single_step in_page=0x400 ret_trap=0 time=ok traps=debug"}),
+            ok({"OK single_step in_page=0x400 ret_trap=0 time=ok traps=debug"}),
+            ok({"OK single_step in_page=0x400,0x407,0x409 ret_trap=1 time=ok traps=debug"})));
 
   // --- the program's own SECCOMP_RET_TRACE: it has no tracer, so the kernel answers -ENOSYS
   // without running the call, vsyscalls included; none faults before seccomp is consulted ---

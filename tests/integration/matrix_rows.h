@@ -24,10 +24,11 @@ enum RowFlag : unsigned {
   // The row reads the page as data: on a vsyscall=emulate host the page is really readable,
   // so vdsorun cannot make the read fault for --vsyscall=none/xonly (documented limit).
   kReadsPage = 1u << 0,
-  // The program's own seccomp filter returns ERRNO/KILL for gettimeofday: that outranks
-  // vdsorun's SECCOMP_RET_TRACE, and on an xonly/emulate host the kernel then completes the
-  // vsyscall without any stop, so --vsyscall=none cannot make it fault there.
-  kOwnSeccompOutranks = 1u << 1,
+  // The program's own seccomp filter returns KILL for gettimeofday: that outranks even the
+  // SECCOMP_RET_TRAP vdsorun's filter returns for a call of the page when emulating none on an
+  // xonly/emulate host, so there the program dies of SIGSYS instead of faulting (documented
+  // limit). ERRNO and TRAP are outranked by vdsorun's TRAP and fault as on a none kernel.
+  kOwnSeccompKill = 1u << 1,
   // A user pointer that faults inside an emulated call: kernels before 6.9 delivered
   // SEGV_MAPERR/ACCERR at the pointer (sig_on_uaccess_err), 6.9+ SI_KERNEL. The table holds
   // the 6.9+ behaviour, which vdsorun reproduces; the direct run is skipped on older kernels.

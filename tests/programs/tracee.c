@@ -141,6 +141,8 @@ static void on_signal(int sig, siginfo_t* si, void* ctx) {
   put_dec(&b, (err & 0x10) != 0);
   put_str(&b, " trapno=");
   put_dec(&b, gr[REG_TRAPNO]);
+  put_str(&b, " cr2=");
+  put_hex(&b, (uint64_t)gr[REG_CR2]);
   put_str(&b, " rax=");
   put_dec(&b, gr[REG_RAX]);
   if (sig == SIGSYS) {

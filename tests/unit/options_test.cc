@@ -89,4 +89,31 @@ TEST(Options, HelpNeedsNoProgram) {
   EXPECT_NE(help_text().find("--vsyscall"), std::string::npos);
 }
 
+// Found by fuzz/options_fuzzer.cc: Boost.Program_options replaced the placeholders of its error
+// messages until none was left, so an option named like one never returned.
+TEST(Options, PlaceholderTokensInOptionsAreRejectedNotLooped) {
+  for (const char* bad : {"--%canonical_option%", "--%option%", "--x%value%", "-%prefix%",
+                          "--%original_token%=%value%", "--quiet=%value%"}) {
+    try {
+      parse_options({"vdsorun", bad, "prog"}, nullptr);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const UsageError& e) {
+      // The message names the option as written.
+      const std::string what = e.what();
+      const std::string name = std::string(bad).substr(0, std::string(bad).find('='));
+      EXPECT_NE(what.find(name.substr(name.find_first_not_of('-'))), std::string::npos)
+          << bad << ": " << what;
+    }
+  }
+}
+
+TEST(Options, PercentAndEscapeBytesInValuesArePassedThrough) {
+  Options o = parse_options({"vdsorun", "-o", "r%value%\x01p.json", "prog"}, nullptr);
+  ASSERT_TRUE(o.report_file.has_value());
+  EXPECT_EQ(*o.report_file, "r%value%\x01p.json");
+  EXPECT_THROW(parse_options({"vdsorun", "--vsyscall=%value%", "prog"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"vdsorun", "--vsyscall", "%value%", "--vsyscall", "x", "p"}, nullptr),
+               UsageError);
+}
+
 }  // namespace cli

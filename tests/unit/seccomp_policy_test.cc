@@ -8,12 +8,15 @@
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstddef>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -219,6 +222,39 @@ TEST(SeccompPolicy, TracesCloneOnlyWithCloneUntraced) {
   EXPECT_EQ(run_bpf(p, data(SYS_fork, 0x401000, AUDIT_ARCH_X86_64, 0x00800000)), kAllow);
 }
 
+TEST(SeccompPolicy, TrapsOnlyWhenEmulatingNoneOnAHostThatEmulates) {
+  using vsyscall::HostMode;
+  using vsyscall::Mode;
+  for (HostMode host : {HostMode::kNone, HostMode::kXonly, HostMode::kEmulate}) {
+    for (Mode mode : {Mode::kNone, Mode::kXonly, Mode::kEmulate, Mode::kNative}) {
+      const bool trap = mode == Mode::kNone && host != HostMode::kNone;
+      EXPECT_EQ(vsyscall_action(mode, host), trap ? VsyscallAction::kTrap : VsyscallAction::kTrace)
+          << vsyscall::mode_name(mode) << " on " << vsyscall::host_mode_name(host);
+    }
+  }
+}
+
+TEST(SeccompPolicy, TrapFilterDiffersOnlyForCallsOfThePage) {
+  const BpfProgram trace = vsyscall_filter(VsyscallAction::kTrace);
+  const BpfProgram trap = vsyscall_filter(VsyscallAction::kTrap);
+  ASSERT_EQ(trace.insns.size(), trap.insns.size());
+  for (int nr : kVsyscallNumbers)
+    for (uint64_t off : {0x000, 0x400, 0x800, 0x001, 0xfff})
+      EXPECT_EQ(run_bpf(trap, data(nr, kPage + off)), SECCOMP_RET_TRAP | kTraceDataVsyscall)
+          << "nr " << nr << " at " << hex(kPage + off);
+  // Everything else: the same answer as the TRACE filter.
+  for (int nr : {SYS_gettimeofday, SYS_time, SYS_getcpu, SYS_getpid, 0, 1, 95})
+    for (uint64_t ip : {kPage - 1, kPage + 0x1000, uint64_t{0x401000}, kPage + 0x400})
+      for (uint32_t arch : {uint32_t{AUDIT_ARCH_X86_64}, uint32_t{AUDIT_ARCH_I386}})
+        for (uint64_t arg : {uint64_t{0}, kInjectDoneMagic}) {
+          if (arch == AUDIT_ARCH_X86_64 && ip == kPage + 0x400 &&
+              (nr == SYS_gettimeofday || nr == SYS_time || nr == SYS_getcpu))
+            continue;
+          EXPECT_EQ(run_bpf(trap, data(nr, ip, arch, arg)), run_bpf(trace, data(nr, ip, arch, arg)))
+              << nr << " " << hex(ip) << " " << arch;
+        }
+}
+
 // --- The same filter in the kernel -----------------------------------------------------------
 
 namespace {
@@ -232,15 +268,21 @@ bool host_has_vsyscall_page() {
 }
 
 // Runs `body` in a forked child after installing the filter; the child's exit code is
-// body's return value. Returns the wait status.
+// body's return value. Returns the wait status. `before` (if any) runs in the child before our
+// filter is loaded: a program's own filter must be installed then, since ours stops seccomp()
+// and, with no tracer here, fails it.
 template <typename Body>
-int in_filtered_child(Body body) {
-  const BpfProgram prog = vsyscall_filter();
+int in_filtered_child(Body body, VsyscallAction action = VsyscallAction::kTrace,
+                      int (*before)() = nullptr) {
+  const BpfProgram prog = vsyscall_filter(action);
   const pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
     sock_fprog fp = prog.fprog();
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(100);
+    if (before) {
+      if (const int r = before(); r != 0) _exit(r);
+    }
     if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0) _exit(101);
     _exit(body());
   }
@@ -291,6 +333,37 @@ TEST(SeccompPolicy, VsyscallEntriesAreTracedWhenTheHostEmulatesThePage) {
   });
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST(SeccompPolicy, TrapOutranksTheProgramsOwnErrnoForAVsyscall) {
+  if (!host_has_vsyscall_page())
+    GTEST_SKIP() << "no [vsyscall] in /proc/self/maps (host booted vsyscall=none): a call of "
+                    "the page faults before seccomp is consulted";
+  const int status = in_filtered_child(
+      [] {
+        using Fn = long (*)(void*, void*);
+        reinterpret_cast<Fn>(kPage)(nullptr, nullptr);
+        return 1;  // returned: the ERRNO won
+      },
+      VsyscallAction::kTrap,
+      [] {
+        const rlimit no_core{0, 0};  // the SIGSYS below must not leave a core file
+        setrlimit(RLIMIT_CORE, &no_core);
+        // The program's own filter, beside ours (which filter came first does not matter for
+        // actions of different precedence): ERRNO(42) for gettimeofday. Alone it would make
+        // the vsyscall return -42 without any stop.
+        sock_filter own[] = {
+            BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_gettimeofday, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | 42),
+            BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        sock_fprog fp{sizeof own / sizeof own[0], own};
+        return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) != 0 ? 102 : 0;
+      });
+  // No handler: the forced SIGSYS kills the child.
+  ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
 }
 
 TEST(SeccompPolicy, InjectDoneMarkerIsTracedOnlyWithTheMagic) {

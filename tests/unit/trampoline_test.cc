@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include <cstring>
+#include <vector>
 
 namespace vsyscall {
 namespace {
@@ -119,14 +120,15 @@ TEST(Trampoline, CopiesAreTheOnlyRewindPoints) {
   EXPECT_FALSE(trampoline_copy_entry(trampoline_stub_offset(0)));
 }
 
-TEST(Trampoline, TheResetTrapIsADivideByZero) {
+TEST(Trampoline, TheResetTrapReadsZeroThenDividesByZero) {
   const auto page = trampoline_page({});
   const uint64_t at = trampoline_reset_trap_offset();
-  ASSERT_LT(at + 4, kTrampolineStubsOffset);
-  EXPECT_EQ(page[at], 0x31);  // xor %ecx,%ecx
-  EXPECT_EQ(page[at + 1], 0xc9);
-  EXPECT_EQ(page[at + 2], 0xf7);  // div %ecx
-  EXPECT_EQ(page[at + 3], 0xf1);
+  ASSERT_LT(at + 6, kTrampolineStubsOffset);
+  const std::vector<uint8_t> want = {0x31, 0xc9,   // xor %ecx,%ecx
+                                     0x8b, 0x09,   // mov (%rcx),%ecx
+                                     0xf7, 0xf1};  // div %ecx
+  EXPECT_EQ(std::vector<uint8_t>(page.begin() + at, page.begin() + at + 6), want);
+  EXPECT_EQ(trampoline_reset_divide_offset(), at + 4);
 }
 
 TEST(Trampoline, RewindRestoresTheCallAsMade) {
