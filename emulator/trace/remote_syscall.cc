@@ -83,6 +83,7 @@ std::optional<long> RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, u
   // exit, after which the kernel has stored its return value in rax. Any syscall-stop that is
   // not our own entry means: set our registers again and go on.
   bool entered = false;
+  bool skipped = false;  // answered -ENOSYS at its seccomp stop (answer_trace_as_untraced)
   if (!set_regs(tid_, r) || !syscall_cont(tid_, 0)) {
     alive_ = false;
     return std::nullopt;
@@ -107,11 +108,23 @@ std::optional<long> RemoteSyscalls::syscall(long nr, uint64_t a1, uint64_t a2, u
         alive_ = false;
         return std::nullopt;
       }
-      const bool ours = now->rip == code_addr_ + kSyscallInsn.size() &&
-                        now->orig_rax == static_cast<uint64_t>(nr);
+      const bool at_end = now->rip == code_addr_ + kSyscallInsn.size();
+      if (skipped && at_end) return -ENOSYS;  // the exit stop of the skipped call
+      const bool ours = at_end && now->orig_rax == static_cast<uint64_t>(nr);
       if (entered && ours) return static_cast<long>(now->rax);  // the exit stop
       entered = ours;
       if (!ours) ok = set_regs(tid_, r);
+    } else if (event == PTRACE_EVENT_SECCOMP && untraced_) {
+      // The program's own filter asked for a tracer for our call, which is its own: skip it.
+      auto now = get_regs(tid_);
+      if (!now) {
+        alive_ = false;
+        return std::nullopt;
+      }
+      now->orig_rax = static_cast<uint64_t>(-1);
+      now->rax = static_cast<uint64_t>(-ENOSYS);
+      ok = set_regs(tid_, *now);
+      skipped = true;
     } else if (event == 0) {
       // A signal for the program arrived first: keep it for later, run our code now.
       if (auto si = get_siginfo(tid_)) deferred_.push_back(*si);

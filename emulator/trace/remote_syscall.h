@@ -35,6 +35,11 @@ class RemoteSyscalls {
   std::optional<long> syscall(long nr, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
                               uint64_t a4 = 0, uint64_t a5 = 0, uint64_t a6 = 0);
 
+  // The calls are the program's own (a vsyscall run as the real syscall so that its seccomp
+  // filters apply): a SECCOMP_RET_TRACE of its filter gets what an untraced program gets,
+  // -ENOSYS without the call, instead of the call vdsorun's own set-up syscalls would want.
+  void answer_trace_as_untraced() { untraced_ = true; }
+
   // Copies bytes into scratch stack memory well below the red zone; returns their address.
   std::optional<uint64_t> push_bytes(std::span<const uint8_t> bytes);
 
@@ -46,6 +51,7 @@ class RemoteSyscalls {
   pid_t tid_;
   bool ok_ = false;
   bool alive_ = true;
+  bool untraced_ = false;
   vsyscall::Gpr saved_{};
   uint64_t code_addr_ = 0;
   std::array<uint8_t, 2> saved_code_{};
