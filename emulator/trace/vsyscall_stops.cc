@@ -44,6 +44,13 @@ FaultArchInfo fetch_fault_info(uint64_t addr) {
 FaultArchInfo bad_pointer_info(uint64_t addr) {
   return page_fault(kPfUser | kPfWrite, addr);
 }
+// emulate_vsyscall()'s other SIGSEGVs (force_sig(), SI_KERNEL) and seccomp's SIGSYS set
+// nothing: the frame shows the thread's last fault, which for a thread that took no other is
+// all 0. On vdsorun's fault path the last fault is the call's own fetch fault, which a kernel
+// emulating the call never takes: the frame gets the 0s it would have had.
+FaultArchInfo no_fault_info() {
+  return FaultArchInfo{0, 0, 0};
+}
 
 }  // namespace
 
@@ -224,7 +231,7 @@ std::optional<Resume> Engine::on_sigsys(Tracee& t) {
     set_siginfo(t.tid, *si);
     call_addr = t.remote_call_entry;
     if (opts_.mode == vsyscall::Mode::kXonly || opts_.mode == vsyscall::Mode::kEmulate)
-      return Resume::cont(SIGSYS);
+      return deliver(t, *si, si->si_code, call_addr, no_fault_info());
   }
   const Action action = vsyscall::on_program_sigsys(opts_.mode);
   if (!vsyscall::entry_at(call_addr) || action == Action::kPassThrough) return std::nullopt;
@@ -268,12 +275,13 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
     record_call(t, entry_addr, return_address, Outcome::kSigsegv);
     if (early->kind == vsyscall::CallOutcome::Kind::kSigsegvMaperr)
       return deliver(t, si, SEGV_MAPERR, early->fault_addr, bad_pointer_info(early->fault_addr));
-    return deliver(t.tid, si, SI_KERNEL, 0);
+    return deliver(t, si, SI_KERNEL, 0, no_fault_info());
   }
   std::optional<long> r;
   {
     OthersStopped others(*this, tgid_of(t), t.tid);  // they could run the borrowed `syscall`
     RemoteSyscalls rs(t.tid, return_address);
+    rs.answer_trace_as_untraced();
     if (rs.ok())
       r = rs.syscall(vsyscall::syscall_number(entry), regs.rdi, regs.rsi, native ? regs.rdx : 0);
     if (!rs.alive()) return {Resume::Kind::kNothing, 0};  // its filter killed it
@@ -286,7 +294,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
     record_call(t, entry_addr, return_address, Outcome::kSigsegv);
     regs.rax = static_cast<uint64_t>(-ENOSYS);
     set_regs(t.tid, regs);
-    return deliver(t.tid, si, SI_KERNEL, 0);
+    return deliver(t, si, SI_KERNEL, 0, no_fault_info());
   }
   record_call(t, entry_addr, return_address, native ? Outcome::kNative : Outcome::kEmulated);
   regs.rax = static_cast<uint64_t>(*r);
@@ -372,13 +380,13 @@ std::optional<Resume> Engine::on_sigsegv(Tracee& t) {
             return deliver(t, *si, SEGV_MAPERR, out.fault_addr, bad_pointer_info(out.fault_addr));
           case vsyscall::CallOutcome::Kind::kSigsegvKernel:
             set_regs(t.tid, r);
-            return deliver(t.tid, *si, SI_KERNEL, 0);
+            return deliver(t, *si, SI_KERNEL, 0, no_fault_info());
         }
         return Resume::cont(SIGSEGV);
       }
       case Action::kKernelSigsegv:
         record_call(t, rip, ret_addr, Outcome::kSigsegv);
-        return deliver(t.tid, *si, SI_KERNEL, 0);
+        return deliver(t, *si, SI_KERNEL, 0, no_fault_info());
       case Action::kFetchFault: {
         record_call(t, rip, ret_addr, Outcome::kSigsegv);
         Gpr w = *regs;
