@@ -50,13 +50,20 @@ int kernel_version() {
   return major * 1000 + minor;
 }
 
+// The path in $name, made absolute: tests run commands in other directories (cwd), and the
+// guest harness passes paths relative to the build directory.
 static std::string required_env(const char* name) {
   const char* v = std::getenv(name);
   if (v == nullptr || *v == '\0') {
     throw std::runtime_error(std::string("set $") + name +
                              " (meson test sets it; see tests/integration/meson.build)");
   }
-  return v;
+  if (v[0] == '/') return v;
+  char* abs = realpath(v, nullptr);
+  if (abs == nullptr) return v;
+  std::string out(abs);
+  std::free(abs);
+  return out;
 }
 
 std::string vdsorun_path() {
