@@ -5,7 +5,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
@@ -31,14 +30,12 @@ constexpr int MAP_FIXED_NOREPLACE = 0x100000;
 // The highest free range of `size` bytes below 2 GiB: far from the brk heap, which grows up
 // from just above a non-PIE program.
 std::optional<uint64_t> low_hole(const std::vector<MapEntry>& maps, uint64_t size) {
-  std::vector<MapEntry> sorted = maps;
-  std::sort(sorted.begin(), sorted.end(),
-            [](const MapEntry& a, const MapEntry& b) { return a.start > b.start; });
+  // /proc/PID/maps lists mappings in ascending order: walk down from the top.
   uint64_t top = kLowLimit;
-  for (const MapEntry& m : sorted) {
-    if (m.start >= top) continue;
-    if (m.end + size <= top) break;
-    top = m.start;
+  for (auto m = maps.rbegin(); m != maps.rend(); ++m) {
+    if (m->start >= top) continue;
+    if (m->end + size <= top) break;
+    top = m->start;
   }
   if (top < kMinAddr + size) return std::nullopt;
   return top - size;
@@ -120,11 +117,7 @@ bool CallPatcher::map_trampoline(PatchState& p, pid_t pid, pid_t tid, std::vecto
   deferred.insert(deferred.end(), rs.deferred_signals().begin(), rs.deferred_signals().end());
   p.page = *hole;
   // Threads made before the first patch count at the same time as this one.
-  if (auto status = read_text_file("/proc/" + std::to_string(pid) + "/status")) {
-    const size_t at_threads = status->find("\nThreads:");
-    if (at_threads != std::string::npos && std::atoi(status->c_str() + at_threads + 9) > 1)
-      p.shared = true;
-  }
+  if (proc_status_field(pid, "Threads").value_or(1) > 1) p.shared = true;
   VDSORUN_LOG(kDebug, "pid %d: trampoline page at %#llx", pid, static_cast<unsigned long long>(*hole));
   return true;
 }

@@ -38,15 +38,6 @@ std::string_view vdso_mode_name(VdsoMode m) {
 
 namespace {
 
-// The "Seccomp_filters:" count of /proc/PID/status (Linux >= 5.9), or -1.
-long seccomp_filter_count(const std::string& status_path) {
-  auto status = read_text_file(status_path);
-  if (!status) return -1;
-  const size_t p = status->find("\nSeccomp_filters:");
-  if (p == std::string::npos) return -1;
-  return std::strtol(status->c_str() + p + 18, nullptr, 10);
-}
-
 // Where the injected image's gettimeofday, time and getcpu are, relative to its base.
 std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> image) {
   auto syms = vdso::DynamicSymbols::parse(image, nullptr);
@@ -61,8 +52,8 @@ std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> i
 }  // namespace
 
 Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
-  const long own = seccomp_filter_count("/proc/self/status");
-  inherited_filters_ = (own < 0 ? 0 : own) + 1;
+  // "Seccomp_filters" needs Linux >= 5.9; without it nothing counts as the program's own.
+  inherited_filters_ = proc_status_field(0, "Seccomp_filters").value_or(0) + 1;
   if (opts_.patch && vsyscall::patches_call_sites(opts_.mode) &&
       opts_.vdso == VdsoMode::kInject && opts_.inject) {
     vdso_functions_ = vdso_functions(opts_.inject->image);
@@ -76,7 +67,7 @@ Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_
 }
 
 bool Engine::has_own_seccomp_filters(pid_t tid) const {
-  return seccomp_filter_count("/proc/" + std::to_string(tid) + "/status") > inherited_filters_;
+  return proc_status_field(tid, "Seccomp_filters").value_or(-1) > inherited_filters_;
 }
 Engine::~Engine() = default;
 
@@ -88,11 +79,7 @@ Tracee& Engine::tracee(pid_t tid) {
 
 pid_t Engine::tgid_of(Tracee& t) {
   if (t.tgid) return t.tgid;
-  auto status = read_text_file("/proc/" + std::to_string(t.tid) + "/status");
-  if (status) {
-    size_t p = status->find("\nTgid:");
-    if (p != std::string::npos) t.tgid = static_cast<pid_t>(std::atoi(status->c_str() + p + 6));
-  }
+  t.tgid = static_cast<pid_t>(proc_status_field(t.tid, "Tgid").value_or(0));
   if (!t.tgid) t.tgid = t.tid;
   return t.tgid;
 }

@@ -1,6 +1,8 @@
 // Parser for the /proc/PID/maps line format (fs/proc/task_mmu.c show_map_vma()).
 #include "emulator/trace/maps.h"
 
+#include <cstdlib>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -85,6 +87,16 @@ const MapEntry* find_mapping(const std::vector<MapEntry>& maps, uint64_t addr) {
     if (addr >= e.start && addr < e.end) return &e;
   }
   return nullptr;
+}
+
+std::optional<long> proc_status_field(pid_t pid, std::string_view name) {
+  const auto status =
+      read_text_file(pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  const std::string key = "\n" + std::string(name) + ":";
+  const size_t p = status->find(key);
+  if (p == std::string::npos) return std::nullopt;
+  return std::strtol(status->c_str() + p + key.size(), nullptr, 10);
 }
 
 }  // namespace emulator
