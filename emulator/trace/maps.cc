@@ -93,7 +93,10 @@ std::optional<long> proc_status_field(pid_t pid, std::string_view name) {
   const auto status =
       read_text_file(pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status");
   if (!status) return std::nullopt;
-  const std::string key = "\n" + std::string(name) + ":";
+  // Appends, not `"\n" + std::string(name) + ...`: that chain trips GCC 12's -Wrestrict false
+  // positive (GCC bug 105651) in release builds.
+  std::string key = "\n";
+  key.append(name).append(":");
   const size_t p = status->find(key);
   if (p == std::string::npos) return std::nullopt;
   return std::strtol(status->c_str() + p + key.size(), nullptr, 10);
