@@ -50,7 +50,7 @@ sources() {
       vsyscall/read_integer.cc vsyscall/read_string.cc vsyscall/read_vector.cc \
       vsyscall/read_evex.cc vsyscall/evex_decoder.cc vsyscall/x86_alu.cc \
       vsyscall/x86_decoder.cc vsyscall/x86_registers.cc ;;
-    options) echo src/options.cc emulator/log.cc vsyscall/mode.cc ;;
+    options) echo src/options.cc src/time_options.cc emulator/log.cc vsyscall/mode.cc ;;
     elf_symbols) echo emulator/elf_symbols.cc emulator/maps.cc ;;
     auxv) echo emulator/auxv.cc emulator/process_memory.cc emulator/ptrace_ops.cc emulator/log.cc ;;
     *) echo "fuzz: unknown target $1" >&2; exit 2 ;;

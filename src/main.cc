@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -129,6 +130,26 @@ bool write_all(int fd, const std::string& data) {
   return true;
 }
 
+// The real clocks at one instant (read back to back), where the tree's timeline starts.
+emulator::ClockReadings read_start_clocks() {
+  auto ns = [](clockid_t c) {
+    timespec ts{};
+    clock_gettime(c, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  };
+  emulator::ClockReadings r;
+  r.monotonic = ns(CLOCK_MONOTONIC);
+  // REALTIME's timeline starts at the coarse clock's instant (up to a tick before now): time()
+  // reads the coarse clock, and must show WHEN from the start, never the second before it.
+  const int64_t coarse = ns(CLOCK_REALTIME_COARSE);
+  const int64_t real = ns(CLOCK_REALTIME);
+  r.realtime = std::min(coarse, real);
+  r.tai = ns(CLOCK_TAI) - (real - r.realtime);
+  r.boottime = ns(CLOCK_BOOTTIME);
+  r.monotonic_raw = ns(CLOCK_MONOTONIC_RAW);
+  return r;
+}
+
 bool in_terminal_foreground() {
   for (int fd : {STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO}) {
     if (isatty(fd)) return tcgetpgrp(fd) == getpgrp();
@@ -181,6 +202,17 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   eo.host = detect_host_mode();
   eo.vdso = opts.vdso_mode;
   eo.patch = opts.patch;
+  if (opts.time.active()) {
+    // The timeline starts now, before the program exists: every process of the tree, started
+    // now or exec'd later, reads the same virtual clocks.
+    const emulator::ClockReadings start = read_start_clocks();
+    eo.time = emulator::ClockTransform::build(opts.time, start);
+    if (eo.vdso == emulator::VdsoMode::kHost) eo.host_vdso = emulator::HostVdso::of_this_process();
+    if (eo.time.to_virtual(CLOCK_REALTIME, start.realtime) < 0) {
+      std::fprintf(stderr, "vdsorun: --offset: CLOCK_REALTIME would be before 1970\n");
+      return 125;
+    }
+  }
   eo.mirror_job_control = in_terminal_foreground();
   VDSORUN_LOG(kInfo, "host kernel vsyscall mode: %s; emulating: %s; vdso: %s",
               std::string(vsyscall::host_mode_name(eo.host)).c_str(),
@@ -194,8 +226,11 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
 
   // Start the program first: its fork, seccomp filter and exec run beside the rest of our
   // start-up. It stays stopped at its exec until engine.run() has injected the vDSO.
-  const emulator::BpfProgram filter =
-      emulator::vsyscall_filter(emulator::vsyscall_action(eo.mode, eo.host));
+  const emulator::BpfProgram filter = emulator::vsyscall_filter(
+      emulator::vsyscall_action(eo.mode, eo.host),
+      !eo.time.active()                   ? emulator::TimeCalls::kNone
+      : opts.time.rate != 1.0             ? emulator::TimeCalls::kScaled
+                                          : emulator::TimeCalls::kAbsolute);
   const auto restore = install_signal_handlers();
   std::optional<emulator::PendingSpawn> pending;
   try {
@@ -221,6 +256,7 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
     };
     const auto host = emulator::HostVdso::of_this_process();
     tko.kernel_vdso = host.present();
+    tko.transform = eo.time;
     timekeeper.emplace(vvar->page(), tko);
     const auto links = vdso::image_links(vdso::image());
     if (!links) throw std::runtime_error("the vDSO image built into vdsorun has no host table");
@@ -233,6 +269,7 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
     assets.image = vdso::image();
     assets.links = *links;
     assets.host = host;
+    assets.transformed = eo.time.active();
     eo.inject = assets;
     eo.vvar = vvar->page();
   }

@@ -5,6 +5,8 @@
 #include <boost/program_options.hpp>
 #include <sstream>
 
+#include "src/time_options.h"
+
 namespace cli {
 namespace po = boost::program_options;
 
@@ -13,7 +15,7 @@ namespace {
 // Options that take a value as the next word when written without '='.
 bool takes_separate_value(const std::string& a) {
   return a == "-o" || a == "--report" || a == "--vsyscall" || a == "--vdso" || a == "--patch" ||
-         a == "--log-level";
+         a == "--log-level" || a == "--time" || a == "--offset" || a == "--rate";
 }
 
 // Boost.Program_options 1.74 fills the placeholders of its error messages (%canonical_option%,
@@ -71,6 +73,16 @@ po::options_description describe() {
     ("patch", po::value<std::string>()->value_name("WHEN")->default_value("auto"),
      "auto: after a legacy call site's first call, rewrite it to call vdsorun's vDSO through "
      "a trampoline, so that it stops no more; off: every call stops")
+    ("time", po::value<std::string>()->value_name("WHEN"),
+     "CLOCK_REALTIME starts at WHEN (ISO 8601 with a zone, e.g. 2038-01-19T03:13:57Z, or "
+     "@SECONDS) and runs on, for the whole tree")
+    ("offset", po::value<std::string>()->value_name("DURATION"),
+     "CLOCK_REALTIME shifted by DURATION (+10y, -36h, +1d2h; units y w d h m s ms us ns)")
+    ("rate", po::value<std::string>()->value_name("R"),
+     "every clock runs R times as fast (0 < R <= 1000); sleeps and timeouts are scaled with it")
+    ("freeze", po::value<std::string>()->value_name("WHEN")->implicit_value(""),
+     "CLOCK_REALTIME stands still (at WHEN, or where it is at start-up); the monotonic clocks "
+     "run on. Only as --freeze or --freeze=WHEN")
     ("quiet,q", "do not print the vsyscall report at exit")
     ("report,o", po::value<std::string>()->value_name("FILE"),
      "write the report as JSON to FILE")
@@ -79,6 +91,41 @@ po::options_description describe() {
      "quiet, error, warn (default), info, debug or trace; overrides $VDSORUN_LOG");
   // clang-format on
   return d;
+}
+
+// --time, --offset, --rate, --freeze, and the combinations that mean something.
+void parse_time_control(const po::variables_map& vm, emulator::TimeControl& t) {
+  std::string error;
+  auto fail = [&](const char* option) { throw UsageError(std::string(option) + ": " + error); };
+  if (vm.count("time")) {
+    auto when = parse_instant(value_of(vm, "time"), error);
+    if (!when) fail("--time");
+    t.realtime_start_ns = *when;
+  }
+  if (vm.count("offset")) {
+    auto d = parse_duration(value_of(vm, "offset"), error);
+    if (!d) fail("--offset");
+    t.realtime_offset_ns = *d;
+  }
+  if (vm.count("rate")) {
+    auto r = parse_rate(value_of(vm, "rate"), emulator::ClockTransform::kMaxRate, error);
+    if (!r) fail("--rate");
+    t.rate = *r;
+  }
+  if (vm.count("freeze")) {
+    t.freeze = true;
+    const std::string when = value_of(vm, "freeze");
+    if (!when.empty()) {
+      if (t.realtime_start_ns)
+        throw UsageError("--freeze=WHEN and --time=WHEN both say where the clock is: give one "
+                         "(--time=WHEN --freeze freezes it at WHEN)");
+      auto w = parse_instant(when, error);
+      if (!w) fail("--freeze");
+      t.realtime_start_ns = *w;
+    }
+  }
+  if (t.realtime_start_ns && vm.count("offset"))
+    throw UsageError("--offset and a WHEN both say where the clock is: give one");
 }
 
 }  // namespace
@@ -159,6 +206,7 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
     o.patch = false;
   else
     throw UsageError("invalid --patch value '" + patch + "' (auto, off)");
+  parse_time_control(vm, o.time);
   if (vm.count("report")) {
     o.report_file = value_of(vm, "report");
     if (o.report_file->empty()) throw UsageError("--report needs a file name");

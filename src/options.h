@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "emulator/clock/time_transform.h"
 #include "emulator/trace/engine.h"
 #include "emulator/log.h"
 #include "vsyscall/mode.h"
@@ -16,6 +17,8 @@ struct Options {
   vsyscall::Mode vsyscall_mode = vsyscall::Mode::kEmulate;
   emulator::VdsoMode vdso_mode = emulator::VdsoMode::kInject;
   bool patch = true;  // --patch=auto
+  // --time, --offset, --rate, --freeze: the tree's virtual clocks.
+  emulator::TimeControl time;
   bool quiet = false;
   std::optional<std::string> report_file;
   emulator::LogLevel log_level = emulator::LogLevel::kWarn;

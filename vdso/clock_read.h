@@ -12,13 +12,13 @@
 namespace vdso {
 
 inline TransformParams load_transform(const Vvar* v, uint32_t id) {
-  return TransformParams{vvar_load(v->transform.rate_mult), vvar_load(v->transform.rate_shift),
+  return TransformParams{vvar_load(v->transform.rate_mult[id]), vvar_load(v->transform.rate_shift),
                          vvar_load(v->transform.anchor_in[id]),
                          vvar_load(v->transform.anchor_out[id])};
 }
 
-// The general readers: bounded retries while the supervisor writes, the TSC clamp, the time
-// transform. False when the caller must ask the kernel. Kept out of line: the entry points
+// The general readers: bounded retries while the supervisor writes, the TSC clamp. The hres
+// clocks are published already transformed (vvar.h). False when the caller must ask the kernel. Kept out of line: the entry points
 // try the single-attempt fast paths below first.
 __attribute__((noinline)) inline bool read_hres(const Vvar* v, uint32_t id, KernelTimespec* ts) {
   const VvarClock& c = v->hres[id];
@@ -29,7 +29,6 @@ __attribute__((noinline)) inline bool read_hres(const Vvar* v, uint32_t id, Kern
       continue;
     }
     const uint32_t flags = vvar_load(v->flags);
-    const uint32_t transform = vvar_load(v->transform_enabled);
     const uint64_t tsc = rdtsc_ordered();
     const uint64_t max_delta = vvar_load(v->max_delta_cycles);
     const uint64_t base_tsc = vvar_load(c.base_tsc);
@@ -37,19 +36,17 @@ __attribute__((noinline)) inline bool read_hres(const Vvar* v, uint32_t id, Kern
     const uint64_t base_snsec = vvar_load(c.base_snsec);
     const uint64_t mult = vvar_load(c.mult);
     const uint32_t shift = vvar_load(c.shift);
-    const TransformParams tp = transform != 0 ? load_transform(v, id) : TransformParams{};
     if (seq_retry(v, seq)) continue;
     if (!(flags & kVvarClocksValid)) return false;
     const uint64_t delta = cycle_delta(tsc, base_tsc);
     if (delta > max_delta) return false;
     *ts = clock_after(base_sec, base_snsec, mult, shift, delta);
-    if (transform != 0) *ts = transform_timespec(*ts, tp);
     return true;
   }
   return false;
 }
 
-// The fast path: one attempt, no transform, no clamp, no calls (so the entry points need no
+// The fast path: one attempt, no clamp, no calls (so the entry points need no
 // stack frame). False sends the caller to the general path, which decides properly; a torn
 // value can only ever cause that. The TSC is sampled before the fields are loaded, which
 // keeps few values live across rdtsc; the retry check after both still covers them.
@@ -57,8 +54,7 @@ __attribute__((always_inline)) inline bool try_hres(const Vvar* v, uint32_t id,
                                                     KernelTimespec* ts) {
   const uint64_t seq = seq_begin(v);
   const uint32_t flags = vvar_load(v->flags);
-  const uint32_t transform = vvar_load(v->transform_enabled);
-  if (__builtin_expect((seq & 1) != 0 || !(flags & kVvarClocksValid) || transform != 0, 0)) {
+  if (__builtin_expect((seq & 1) != 0 || !(flags & kVvarClocksValid), 0)) {
     return false;
   }
   const uint64_t tsc = rdtsc_ordered();

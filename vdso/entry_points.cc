@@ -133,10 +133,13 @@ VDSO_HIDDEN __attribute__((noinline)) int vdso_transformed_clock_gettime(int32_t
   return ret;
 }
 
-// time() in a transformed tree: the kernel's coarse seconds, transformed.
+// time() in a transformed tree: the kernel's coarse REALTIME (nanoseconds included, so that a
+// rate other than 1 scales the whole instant), transformed, in seconds.
 VDSO_HIDDEN int64_t vdso_transformed_time(int64_t* t) {
-  const int64_t sec = route<TimeFn>(vdso_host_table.time)(nullptr);
-  KernelTimespec ts{sec, 0};
+  KernelTimespec ts{};
+  if (kernel_clock_gettime(vdso::kClockRealtimeCoarse, &ts) != 0) {
+    ts = KernelTimespec{route<TimeFn>(vdso_host_table.time)(nullptr), 0};
+  }
   vdso::transform_fallback(vdso::vvar(), vdso::kClockRealtimeCoarse, &ts);
   if (t != nullptr) *t = ts.tv_sec;
   return ts.tv_sec;

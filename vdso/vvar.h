@@ -15,7 +15,8 @@ namespace vdso {
 
 inline constexpr uint32_t kVvarMagic = 0x72617676;  // "vvar" in memory order
 // 2: no copy of the coarse clocks (the vDSO reads the kernel's own through host_table.h).
-inline constexpr uint32_t kVvarVersion = 2;
+// 3: a rate per clock in the time transform; the hres clocks are published transformed.
+inline constexpr uint32_t kVvarVersion = 3;
 
 inline constexpr size_t kPageSize = 4096;
 // Pages of vvar directly below the image. vdso.lds places `vvar_page` this many pages below the
@@ -55,16 +56,18 @@ struct VvarClock {
 };
 static_assert(sizeof(VvarClock) == 64);
 
-// A per-tree time transform applied by readers to every clock they compute, when
-// Vvar::transform_enabled is non-zero (identity otherwise; nothing sets it yet). For a clock
-// value v in nanoseconds:
-//   v' = anchor_out[clock] + (((v - anchor_in[clock]) * rate_mult) >> rate_shift)   (signed)
-// An offset is anchor_out - anchor_in with rate 1 (rate_mult == 1 << rate_shift); a frozen clock
-// is rate_mult == 0 (v' = anchor_out). Syscall fallbacks for these clocks are transformed too.
+// The tree's time transform (--time, --offset, --rate, --freeze), per clock id. For a kernel
+// clock value v in nanoseconds:
+//   v' = anchor_out[clock] + (((v - anchor_in[clock]) * rate_mult[clock]) >> rate_shift)
+// (signed; rate_mult == 1 << rate_shift is rate 1, 0 a frozen clock). The supervisor publishes
+// the hres clocks already transformed (the fold costs readers nothing); readers apply these
+// fields only to what they get from the kernel (coarse clocks, time(), syscall fallbacks)
+// when Vvar::transform_enabled is non-zero. A clock whose rate_mult is 1 << rate_shift and
+// whose anchors are equal is untouched (CPU-time clocks always are).
 struct TimeTransform {
-  uint64_t rate_mult;
   uint32_t rate_shift;
   uint32_t reserved;
+  uint64_t rate_mult[kClockSlots];
   int64_t anchor_in[kClockSlots];
   int64_t anchor_out[kClockSlots];
 };

@@ -29,7 +29,7 @@ std::string_view action_name(Action a) {
   return "?";
 }
 
-Action on_seccomp_entry_call(Mode mode, Entry entry, bool vvar) {
+Action on_seccomp_entry_call(Mode mode, Entry entry, bool own_clock) {
   switch (mode) {
     case Mode::kNone:
       return Action::kFetchFault;
@@ -37,7 +37,7 @@ Action on_seccomp_entry_call(Mode mode, Entry entry, bool vvar) {
     case Mode::kEmulate:
       // The host kernel emulates it exactly, from its own clock. With an injected vvar the
       // clock calls answer from it, so that they agree with the vDSO; getcpu has no clock.
-      return vvar && entry != Entry::kGetcpu ? Action::kAnswerFromVvar : Action::kPassThrough;
+      return own_clock && entry != Entry::kGetcpu ? Action::kAnswerFromVvar : Action::kPassThrough;
     case Mode::kNative:
       return Action::kNativeCall;
   }

@@ -18,16 +18,18 @@ enum class Action {
   kFetchFault,     // SIGSEGV SEGV_MAPERR as an instruction fetch at the address (none)
   kKernelSigsegv,  // SIGSEGV SI_KERNEL with the registers untouched (bad call, xonly/emulate)
   kEmulateRead,    // emulate_read(): the load returns the page image
-  kAnswerFromVvar,  // answer the call from the injected vvar's clock; the kernel emulates the ret
+  kAnswerFromVvar,  // answer the call from vdsorun's clock (the injected vvar's, or the tree's
+                    // virtual clock); the kernel emulates the ret
   kNativeSigsys,    // the SIGSYS names the page's own syscall (rip and rcx at entry + 9)
 };
 
 std::string_view action_name(Action a);
 
 // A call to an exact entry caught at a seccomp stop (host xonly/emulate: the kernel is about
-// to emulate it and has already checked the return address and the pointers). `vvar`: there is
-// an injected vvar whose clock emulated calls must agree with.
-Action on_seccomp_entry_call(Mode mode, Entry entry, bool vvar);
+// to emulate it and has already checked the return address and the pointers). `own_clock`:
+// emulated calls must read vdsorun's clock, not the kernel's (an injected vvar they must agree
+// with, or a time transform).
+Action on_seccomp_entry_call(Mode mode, Entry entry, bool own_clock);
 
 // A SIGSYS that the program's own seccomp filter raised (SECCOMP_RET_TRAP) for a call at an
 // entry: the host kernel consulted it, as an emulating kernel does, and emulated the `ret`.

@@ -15,16 +15,28 @@
 
 namespace emulator {
 
+timespec HostTimeSource::transformed(int clock, timespec ts) const {
+  if (transform_ == nullptr || !transform_->transforms(clock)) return ts;
+  const int64_t v = transform_->to_virtual(clock, ts.tv_sec * 1000000000LL + ts.tv_nsec);
+  int64_t sec = v / 1000000000LL;
+  int64_t nsec = v % 1000000000LL;
+  if (nsec < 0) {
+    nsec += 1000000000LL;
+    --sec;
+  }
+  return timespec{sec, nsec};
+}
+
 timespec HostTimeSource::realtime() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME, &ts);
-  return ts;
+  return transformed(CLOCK_REALTIME, ts);
 }
 
 timespec HostTimeSource::realtime_coarse() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
-  return ts;
+  return transformed(CLOCK_REALTIME_COARSE, ts);
 }
 
 timespec VvarTimeSource::realtime() {

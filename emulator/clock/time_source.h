@@ -1,8 +1,10 @@
-// The values an emulated vsyscall returns, taken from the host kernel for the calling thread.
+// The values an emulated vsyscall returns, taken from the host kernel for the calling thread,
+// through the tree's time transform.
 #pragma once
 
 #include <sys/types.h>
 
+#include "emulator/clock/time_transform.h"
 #include "vdso/vvar.h"
 #include "vsyscall/call.h"
 
@@ -10,7 +12,9 @@ namespace emulator {
 
 class HostTimeSource : public vsyscall::TimeSource {
  public:
-  explicit HostTimeSource(pid_t tid) : tid_(tid) {}
+  // `transform` (may be null: identity) must outlive this object.
+  explicit HostTimeSource(pid_t tid, const ClockTransform* transform = nullptr)
+      : tid_(tid), transform_(transform) {}
   timespec realtime() override;
   timespec realtime_coarse() override;
   struct timezone timezone() override;
@@ -18,8 +22,13 @@ class HostTimeSource : public vsyscall::TimeSource {
   unsigned cpu() override;
   unsigned node() override;
 
+ protected:
+  // The kernel's `clock` at `ts`, as the tree reads it.
+  timespec transformed(int clock, timespec ts) const;
+
  private:
   pid_t tid_;
+  const ClockTransform* transform_;
   int cpu_ = -1;
 };
 
@@ -28,9 +37,11 @@ class HostTimeSource : public vsyscall::TimeSource {
 // Falls back to the kernel whenever the vDSO would.
 class VvarTimeSource final : public HostTimeSource {
  public:
-  VvarTimeSource(pid_t tid, const vdso::Vvar* vvar) : HostTimeSource(tid), vvar_(vvar) {}
+  VvarTimeSource(pid_t tid, const vdso::Vvar* vvar, const ClockTransform* transform = nullptr)
+      : HostTimeSource(tid, transform), vvar_(vvar) {}
   timespec realtime() override;
-  // realtime_coarse() stays the kernel's own (HostTimeSource), as the injected vDSO's is.
+  // realtime_coarse() stays the kernel's own (HostTimeSource, transformed), as the injected
+  // vDSO's is.
   struct timezone timezone() override;
 
  private:

@@ -119,13 +119,18 @@ NtpState ntp_state() {
 // Everything the timekeeper thread owns between updates.
 struct Timekeeper::Engine {
   Engine(vdso::Vvar* page, std::chrono::nanoseconds interval, KernelClock kernel_clock,
-         const std::function<void(std::string_view)>& log)
-      : page(page), interval_ns(interval.count()), kernel_clock(kernel_clock), log(log) {}
+         const std::function<void(std::string_view)>& log, const ClockTransform& transform)
+      : page(page),
+        interval_ns(interval.count()),
+        kernel_clock(kernel_clock),
+        log(log),
+        transform(transform) {}
 
   vdso::Vvar* page;
   int64_t interval_ns;
   KernelClock kernel_clock;
   const std::function<void(std::string_view)>& log;
+  const ClockTransform& transform;
 
   uint64_t accept_width = 0;  // cycles; wider brackets were disturbed
   double mono_rate = 0;       // ns per cycle of the kernel's NTP-adjusted clocks
@@ -323,17 +328,20 @@ struct Timekeeper::Engine {
       vdso::vvar_store(page->flags, 0u);
       return;
     }
-    store_clock(page->hres[vdso::kClockMonotonic], mono);
-    store_clock(page->hres[vdso::kClockMonotonicRaw], raw);
-    store_clock(page->hres[vdso::kClockRealtime], *real);
-    store_clock(page->hres[vdso::kClockBoottime], *boot);
-    store_clock(page->hres[vdso::kClockTai], *tai);
+    // What the readers see: the tree's virtual clocks (identity without a transform).
+    const auto mono_v = transform.fold(vdso::kClockMonotonic, mono);
+    const auto raw_v = transform.fold(vdso::kClockMonotonicRaw, raw);
+    store_clock(page->hres[vdso::kClockMonotonic], mono_v);
+    store_clock(page->hres[vdso::kClockMonotonicRaw], raw_v);
+    store_clock(page->hres[vdso::kClockRealtime], transform.fold(vdso::kClockRealtime, *real));
+    store_clock(page->hres[vdso::kClockBoottime], transform.fold(vdso::kClockBoottime, *boot));
+    store_clock(page->hres[vdso::kClockTai], transform.fold(vdso::kClockTai, *tai));
     vdso::vvar_store(page->tz_minuteswest, static_cast<int32_t>(tz.tz_minuteswest));
     vdso::vvar_store(page->tz_dsttime, static_cast<int32_t>(tz.tz_dsttime));
     // Readers multiply in 64 bits: keep the extrapolation inside what fits (vvar.h).
     const uint64_t wanted = static_cast<uint64_t>(kMaxDeltaSeconds * 1e9 / raw_rate);
     vdso::vvar_store(page->max_delta_cycles,
-                     tk::safe_max_delta(wanted, std::max(mono.mult, raw.mult), mono.shift));
+                     tk::safe_max_delta(wanted, std::max(mono_v.mult, raw_v.mult), mono.shift));
     vdso::vvar_store(page->flags, vdso::kVvarClocksValid);
     ++stats.updates;
   }
@@ -372,6 +380,8 @@ Timekeeper::Timekeeper(vdso::Vvar* page, TimekeeperOptions options)
       }
       vdso::vvar_store(page_->res_ns[id], ns);
     }
+    options_.transform.publish(page_->transform);
+    vdso::vvar_store(page_->transform_enabled, options_.transform.active() ? 1u : 0u);
   }
   thread_.start([this](std::stop_token stop) { run(stop); });
 }
@@ -456,7 +466,7 @@ void Timekeeper::run(std::stop_token stop) {
   }
   Engine engine(page_, interval_,
                 options_.kernel_clock != nullptr ? options_.kernel_clock : &::clock_gettime,
-                options_.log);
+                options_.log, options_.transform);
   // The CPU's TSC flags are fixed; only the clocksource can change (the kernel's watchdog).
   const std::string flags = options_.cpu_flags ? *options_.cpu_flags : cpu_flags();
   auto choose = [&] {

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "emulator/clock/clock_choice.h"
+#include "emulator/clock/time_transform.h"
 #include "emulator/own_thread.h"
 #include "vdso/vvar.h"
 
@@ -46,6 +47,9 @@ struct TimekeeperOptions {
   // empty reads /sys and /proc.
   std::optional<std::string> clocksource;
   std::optional<std::string> cpu_flags;
+  // The tree's virtual clocks: published in the page for the readers' kernel answers, and
+  // folded into every hres clock the timekeeper publishes. Identity by default.
+  ClockTransform transform;
 };
 
 struct TimekeeperStats {

@@ -2,6 +2,10 @@
 // DT_GNU_HASH, as libc finds them.
 #include "emulator/inject/host_vdso.h"
 
+#include <sys/syscall.h>
+
+#include <cstring>
+
 #include <sys/auxv.h>
 
 #include <algorithm>
@@ -24,6 +28,22 @@ HostVdso HostVdso::from_image(std::span<const uint8_t> image, std::string* why) 
   if (!syms) return out;
   for (size_t i = 0; i < out.offsets_.size(); ++i) {
     out.offsets_[i] = syms->lookup(vdso::kHostFunctionNames[i], "LINUX_2.6");
+  }
+  return out;
+}
+
+std::vector<HostVdso::Stub> HostVdso::syscall_stubs(uint64_t host_base) const {
+  // Table order (vdso/host_table.h): clock_gettime, gettimeofday, time.
+  constexpr std::array<uint32_t, 3> kNumbers = {SYS_clock_gettime, SYS_gettimeofday, SYS_time};
+  std::vector<Stub> out;
+  if (host_base == 0) return out;
+  for (size_t i = 0; i < kNumbers.size(); ++i) {
+    if (!offsets_[i]) continue;
+    Stub s;
+    s.addr = host_base + *offsets_[i];
+    s.bytes = {0xb8, 0, 0, 0, 0, 0x0f, 0x05, 0xc3};  // mov $nr,%eax; syscall; ret
+    std::memcpy(&s.bytes[1], &kNumbers[i], 4);
+    out.push_back(s);
   }
   return out;
 }

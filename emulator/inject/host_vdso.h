@@ -42,6 +42,16 @@ class HostVdso {
   Linked link(std::span<const uint8_t> image, uint64_t host_base, uint64_t image_base,
               const vdso::ImageLinks& links, bool transformed) const;
 
+  // For a tree with virtual clocks that keeps the kernel's vDSO (--vdso=host): code that makes
+  // the kernel's clock_gettime, gettimeofday and time plain syscalls (`mov $nr,%eax; syscall;
+  // ret`), which vdsorun's filter stops and answers in virtual time. Address and bytes of each
+  // function found, for a vDSO at `host_base`; written into a process's private copy.
+  struct Stub {
+    uint64_t addr = 0;
+    std::array<uint8_t, 8> bytes{};
+  };
+  std::vector<Stub> syscall_stubs(uint64_t host_base) const;
+
  private:
   std::array<std::optional<uint64_t>, vdso::kKernelFunctions> offsets_{};
 };

@@ -1,6 +1,7 @@
 // The event loop: waitpid(-1, __WALL) over the whole tree, one decision per stop.
 #include "emulator/trace/engine.h"
 
+#include <elf.h>
 #include <sched.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -17,6 +18,7 @@
 #include "emulator/inject/auxv.h"
 #include "emulator/log.h"
 #include "emulator/trace/maps.h"
+#include "emulator/trace/process_memory.h"
 #include "emulator/trace/ptrace_ops.h"
 #include "emulator/trace/seccomp_policy.h"
 #include "vdso/dynamic_symbols.h"
@@ -113,9 +115,25 @@ void Engine::stop_self_like(int sig) {
   sigaction(sig, &old, nullptr);
 }
 
+namespace {
+// AT_SYSINFO_EHDR as the kernel gave it (/proc/PID/auxv), 0 if none.
+uint64_t kernel_vdso_base(pid_t pid) {
+  const auto auxv = read_text_file("/proc/" + std::to_string(pid) + "/auxv");
+  if (!auxv) return 0;
+  for (size_t i = 0; i + 16 <= auxv->size(); i += 16) {
+    uint64_t type, value;
+    std::memcpy(&type, auxv->data() + i, 8);
+    std::memcpy(&value, auxv->data() + i + 8, 8);
+    if (type == AT_SYSINFO_EHDR) return value;
+    if (type == AT_NULL) break;
+  }
+  return 0;
+}
+}  // namespace
+
 std::unique_ptr<HostTimeSource> Engine::time_source(pid_t tid) const {
-  if (opts_.vvar) return std::make_unique<VvarTimeSource>(tid, opts_.vvar);
-  return std::make_unique<HostTimeSource>(tid);
+  if (opts_.vvar) return std::make_unique<VvarTimeSource>(tid, opts_.vvar, &opts_.time);
+  return std::make_unique<HostTimeSource>(tid, &opts_.time);
 }
 
 void Engine::requeue(Tracee& t, const std::vector<siginfo_t>& signals) {
@@ -210,6 +228,7 @@ Resume Engine::on_stop(Tracee& t, int status) {
   }
   const uint64_t passed_target = std::exchange(t.passed_call_target, 0);
   if (passed_target && event == 0 && sig == SIGSEGV) t.passed_call_target = passed_target;
+  if (event == 0 && sig == (SIGTRAP | 0x80) && t.time_exit) return on_time_call_exit(t);
   switch (event) {
     case 0:
       return on_signal_stop(t, sig);
@@ -343,6 +362,16 @@ void Engine::on_exec(Tracee& t) {
     vdso_note = rewrite_sysinfo_ehdr(self.tid, std::nullopt).has_value()
                     ? "AT_SYSINFO_EHDR removed"
                     : "no AT_SYSINFO_EHDR to remove";
+  } else if (opts_.vdso == VdsoMode::kHost && opts_.time.active() && opts_.host_vdso) {
+    // The kernel's vDSO reads the real clock without a syscall: its clock functions become
+    // syscalls, which the filter stops and answers in the tree's time.
+    const uint64_t base = kernel_vdso_base(self.tid);
+    size_t written = 0;
+    const auto stubs = opts_.host_vdso->syscall_stubs(base);
+    for (const auto& stub : stubs) written += ProcessMemory(self.tid).poke(stub.addr, stub.bytes);
+    vdso_note = written == stubs.size() && written > 0
+                    ? "host vDSO (clock functions made syscalls for the virtual clock)"
+                    : "host vDSO (its clock functions could not be redirected: real time)";
   } else if (opts_.vdso == VdsoMode::kInject && opts_.inject) {
     std::string why;
     std::vector<siginfo_t> deferred;
@@ -352,6 +381,8 @@ void Engine::on_exec(Tracee& t) {
                     static_cast<unsigned long long>(inj->vdso_addr),
                     static_cast<unsigned long long>(inj->vvar_addr));
       vdso_note = buf;
+      process(self.tid).vdso_begin = inj->vdso_addr;
+      process(self.tid).vdso_end = inj->vdso_addr + opts_.inject->image_size;
       if (vdso_functions_)
         patch_into = vsyscall::VdsoFunctions{inj->vdso_addr + vdso_functions_->gettimeofday,
                                              inj->vdso_addr + vdso_functions_->time,

@@ -21,6 +21,8 @@
 #include "emulator/report/report.h"
 #include "emulator/trace/spawn.h"
 #include "emulator/clock/time_source.h"
+#include "emulator/clock/time_transform.h"
+#include "emulator/inject/host_vdso.h"
 #include "emulator/inject/vdso_injector.h"
 #include "emulator/trace/signal_frame.h"
 #include "vdso/vvar.h"
@@ -48,6 +50,12 @@ struct EngineOptions {
   // Patch hot call sites (--patch=auto): after a site's first call, it calls a trampoline
   // into the injected vDSO instead of the page. Needs an injected vDSO; never in mode none.
   bool patch = true;
+  // The tree's virtual clocks (--time, --rate...): every clock read and timed wait the
+  // program makes goes through it. Identity: nothing is stopped for it.
+  ClockTransform time;
+  // With VdsoMode::kHost and a transform: the kernel's vDSO, whose clock functions become
+  // syscalls in every new image (HostVdso::syscall_stubs).
+  std::optional<HostVdso> host_vdso;
 };
 
 // How a stopped thread is resumed.
@@ -108,6 +116,19 @@ struct Tracee {
   // (at a seccomp stop the kernel forbids running anything else): return address, entry.
   uint64_t patch_return = 0;
   vsyscall::Entry patch_entry = vsyscall::Entry::kGettimeofday;
+  // A timed wait whose arguments vdsorun rewrote (time_stops.cc): at its syscall-exit stop
+  // the registers are put back and what the kernel wrote is converted to virtual time.
+  struct TimeExit {
+    long nr = 0;
+    vsyscall::Gpr regs{};  // the registers at the call, as the program made it
+    // Where the kernel writes a remaining time or an old timer value in real units (in the
+    // scratch), and where the program wants it in virtual units; 0 when nothing is written.
+    uint64_t kernel_out = 0;
+    uint64_t program_out = 0;
+    int clock = 1;  // whose rate converts it
+    int out_kind = 0;  // time_stops.cc: kTimespec, kTimeval, kItimerspec, kItimerval
+  };
+  std::optional<TimeExit> time_exit;
 };
 
 class Engine {
@@ -166,6 +187,12 @@ class Engine {
                    const std::string& reason = "");
   // Where emulated calls take their values: the injected vvar if there is one, else the kernel.
   std::unique_ptr<HostTimeSource> time_source(pid_t tid) const;
+
+  // time_stops.cc: clock reads and timed waits of a tree with virtual clocks (--time...).
+  // At their seccomp stop: reads are answered, waits get the real deadline or duration
+  // and, where something must be put back or converted, a syscall-exit stop.
+  Resume on_time_call(Tracee& t, const vsyscall::Gpr& regs);
+  Resume on_time_call_exit(Tracee& t);
 
   // patch_stops.cc: call-site patching.
   // After a call from `return_address` to `entry` was answered: patch its site soon.

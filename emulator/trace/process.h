@@ -12,6 +12,10 @@ namespace emulator {
 struct Process {
   // Where its read-only copy of the page image is (displaced reads), 0 if none yet.
   uint64_t shadow_page = 0;
+  // Its injected vDSO's image [begin, end): clock syscalls from there are the vDSO's own
+  // fallbacks, which apply the tree's time transform themselves.
+  uint64_t vdso_begin = 0;
+  uint64_t vdso_end = 0;
   // Its call-site patches and trampoline page.
   PatchState patches;
 };

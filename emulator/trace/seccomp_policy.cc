@@ -4,6 +4,7 @@
 #include "emulator/trace/seccomp_policy.h"
 
 #include <linux/audit.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -49,7 +50,8 @@ enum Line : uint8_t {
   kIsIpAtOrAbovePage,
   kIsIpAtOrAbovePageEnd,
   kRetVsyscall,
-  kRetAllow,
+  kRetAllowOther,  // another architecture
+  kRetAllow,       // x86-64: ALLOW, or with TimeCalls `A = nr` and the time section follows
   kLineCount
 };
 
@@ -90,7 +92,7 @@ sock_filter ret(uint32_t action) {
 
 }  // namespace
 
-BpfProgram vsyscall_filter(VsyscallAction vsyscall) {
+BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls) {
   using vsyscall::Entry;
   using vsyscall::syscall_number;
   static_assert(high(vsyscall::kPageBase) == high(vsyscall::kPageEnd - 1),
@@ -102,7 +104,7 @@ BpfProgram vsyscall_filter(VsyscallAction vsyscall) {
   at(kLoadArch, load(kArchOffset));
   // i386 (`int $0x80`, 32-bit programs) has no vsyscall page: allow. x32 shares
   // AUDIT_ARCH_X86_64 but its numbers carry __X32_SYSCALL_BIT, so they match nothing below.
-  at(kIsX86_64, jeq(kIsX86_64, AUDIT_ARCH_X86_64, kLoadNr, kRetAllow));
+  at(kIsX86_64, jeq(kIsX86_64, AUDIT_ARCH_X86_64, kLoadNr, kRetAllowOther));
   // A = seccomp_data.nr.
   at(kLoadNr, load(kNrOffset));
   // The three numbers the kernel's vsyscall emulation consults seccomp with: check where the
@@ -155,8 +157,68 @@ BpfProgram vsyscall_filter(VsyscallAction vsyscall) {
   // first), but they are the engine's to judge, not the filter's.
   at(kRetVsyscall, ret((vsyscall == VsyscallAction::kTrap ? SECCOMP_RET_TRAP : SECCOMP_RET_TRACE) |
                        kTraceDataVsyscall));
-  at(kRetAllow, ret(SECCOMP_RET_ALLOW));
+  at(kRetAllowOther, ret(SECCOMP_RET_ALLOW));
+  if (time_calls == TimeCalls::kNone) {
+    at(kRetAllow, ret(SECCOMP_RET_ALLOW));
+    return p;
+  }
+  // The time section: A = nr again (the lines above leave other things in A).
+  at(kRetAllow, load(kNrOffset));
+  const std::vector<long> numbers = time_call_numbers(time_calls);
+  // Layout after kRetAllow: one jeq per number (to kTrace), jeq futex (to the futex part),
+  // ret ALLOW, the futex part, ret TRACE.
+  //   futex: A = args[3] low; jeq 0 → high; else → op. high: A = args[3] high; jeq 0 → its
+  //   ALLOW. op: A = args[1] low; A &= FUTEX_CMD_MASK; jeq each timed wait → TRACE; ret ALLOW.
+  std::vector<uint32_t> cmds = {FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_WAIT_REQUEUE_PI,
+                                13 /* FUTEX_LOCK_PI2 */};
+  if (time_calls == TimeCalls::kScaled) cmds.push_back(FUTEX_WAIT);
+  const size_t base = p.insns.size();
+  const size_t n = numbers.size();
+  const size_t futex_at = base + n + 2;  // after the number checks, jeq futex, ret ALLOW
+  const size_t futex_len = 6 + cmds.size() + 1;
+  const size_t trace_at = futex_at + futex_len;
+  const size_t futex_allow_at = futex_at + 6 + cmds.size();  // (BPF jumps only forward)
+  auto jump = [](size_t from, size_t target) { return static_cast<uint8_t>(target - from - 1); };
+  for (size_t i = 0; i < n; ++i) {
+    const size_t here = base + i;
+    p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(numbers[i]),
+                               jump(here, trace_at), 0));
+  }
+  p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, jump(base + n, futex_at), 0));
+  p.insns.push_back(ret(SECCOMP_RET_ALLOW));
+  constexpr uint32_t kArg1LowOffset = kArg0LowOffset + 8;
+  constexpr uint32_t kArg3LowOffset = kArg0LowOffset + 24;
+  // futex_at + 0: A = timeout's low half; non-zero → op check (futex_at + 3).
+  p.insns.push_back(load(kArg3LowOffset));
+  p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, jump(futex_at + 1, futex_at + 4)));
+  // futex_at + 2: low half zero: the high half decides.
+  p.insns.push_back(load(kArg3LowOffset + 4));
+  p.insns.push_back(
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, jump(futex_at + 3, futex_allow_at), 0));
+  // futex_at + 4: the command, without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME.
+  p.insns.push_back(load(kArg1LowOffset));
+  p.insns.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(FUTEX_CMD_MASK)));
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    const size_t here = futex_at + 6 + i;
+    p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cmds[i], jump(here, trace_at), 0));
+  }
+  p.insns.push_back(ret(SECCOMP_RET_ALLOW));
+  p.insns.push_back(ret(SECCOMP_RET_TRACE | kTraceDataTimeCall));
   return p;
+}
+
+std::vector<long> time_call_numbers(TimeCalls time) {
+  std::vector<long> n;
+  if (time == TimeCalls::kNone) return n;
+  n = {SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_nanosleep, SYS_timerfd_settime,
+       SYS_timer_settime};
+  if (time == TimeCalls::kScaled) {
+    for (long x : std::initializer_list<long>{SYS_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_wait,
+                   SYS_epoll_pwait, 441L /* epoll_pwait2 */, SYS_alarm, SYS_setitimer,
+                   SYS_getitimer, SYS_timerfd_gettime, SYS_timer_gettime, SYS_rt_sigtimedwait})
+      n.push_back(x);
+  }
+  return n;
 }
 
 std::string syscall_name(long nr) {

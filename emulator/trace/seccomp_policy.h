@@ -19,6 +19,7 @@ inline constexpr uint32_t kTraceDataVsyscall = 0x7673;          // "vs": a call 
 inline constexpr uint32_t kTraceDataInjectDone = 0x696a;        // "ij": the injection stub is done
 inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;    // "sf": the program adds a filter
 inline constexpr uint32_t kTraceDataUntracedClone = 0x7563;     // "uc": clone(CLONE_UNTRACED)
+inline constexpr uint32_t kTraceDataTimeCall = 0x7463;          // "tc": a clock read or wait
 // getpid(kInjectDoneMagic) is the injection stub's "done" marker (vdso_injector.cc). getpid
 // ignores its arguments, so a program that happens to pass this value loses nothing: the
 // engine lets that call run.
@@ -53,6 +54,18 @@ constexpr VsyscallAction vsyscall_action(vsyscall::Mode emulated, vsyscall::Host
              : VsyscallAction::kTrace;
 }
 
+// Which clock syscalls stop, for a tree whose clocks are transformed (--time, --rate...).
+enum class TimeCalls {
+  kNone,  // no transform: none (no cost)
+  // Reads (clock_gettime, gettimeofday, time) and waits on absolute deadlines
+  // (clock_nanosleep, timerfd_settime, timer_settime, futex waits with a timeout).
+  kAbsolute,
+  // Also every relative timeout, scaled by the rate: nanosleep, poll, ppoll, select,
+  // pselect6, epoll_wait, epoll_pwait, epoll_pwait2, alarm, setitimer, getitimer,
+  // timerfd_gettime, timer_gettime, rt_sigtimedwait.
+  kScaled,
+};
+
 // The filter (DESIGN.md 3.1):
 //  - x86-64 gettimeofday (96), time (201), getcpu (309) made from the vsyscall page
 //    (instruction_pointer in 0xffffffffff600000..0xffffffffff600fff: the kernel's
@@ -61,9 +74,15 @@ constexpr VsyscallAction vsyscall_action(vsyscall::Mode emulated, vsyscall::Host
 //  - x86-64 getpid(kInjectDoneMagic) → TRACE, kTraceDataInjectDone;
 //  - x86-64 seccomp() and prctl(PR_SET_SECCOMP) → TRACE, kTraceDataSeccompInstall;
 //  - x86-64 clone with CLONE_UNTRACED in its flags → TRACE, kTraceDataUntracedClone;
+//  - with TimeCalls other than kNone, the clock syscalls it names made from anywhere but the
+//    page → TRACE, kTraceDataTimeCall (futex only for its timed waits);
 //  - everything else, every other architecture (i386 `int $0x80`) and x32 → ALLOW.
 // libseccomp cannot compare the instruction pointer: the program is written by hand.
-BpfProgram vsyscall_filter(VsyscallAction vsyscall = VsyscallAction::kTrace);
+BpfProgram vsyscall_filter(VsyscallAction vsyscall = VsyscallAction::kTrace,
+                           TimeCalls time = TimeCalls::kNone);
+
+// The syscalls TimeCalls stops (x86-64 numbers), futex excepted.
+std::vector<long> time_call_numbers(TimeCalls time);
 
 // The x86-64 name of a syscall number ("time"), from libseccomp's tables; "syscall N" if it
 // has none. For log messages.

@@ -85,6 +85,7 @@ Resume Engine::on_seccomp(Tracee& t) {
     // program that called getpid with the magic value. Let the getpid run.
     return Resume::cont();
   }
+  if (*data == kTraceDataTimeCall && !vsyscall::in_page(regs->rip)) return on_time_call(t, *regs);
   auto entry = vsyscall::entry_at(regs->rip);
   // Our filter stops only calls from the page with kTraceDataVsyscall (and the kernel consults
   // seccomp only for exact entries). Any other stop is the program's own filter asking for a
@@ -118,7 +119,8 @@ Resume Engine::on_seccomp(Tracee& t) {
   const auto ret_word = mem.read_u64(regs->rsp);
   uint64_t ret_addr = ret_word.value_or(0);
 
-  switch (vsyscall::on_seccomp_entry_call(opts_.mode, *entry, opts_.vvar != nullptr)) {
+  switch (vsyscall::on_seccomp_entry_call(opts_.mode, *entry,
+                                          opts_.vvar != nullptr || opts_.time.active())) {
     case Action::kNativeCall: {
       if (regs->eflags & vsyscall::kFlagTF) {
         record_call(t, regs->rip, ret_addr, Outcome::kNative);
@@ -175,9 +177,8 @@ Resume Engine::on_seccomp(Tracee& t) {
       // emulates the `ret`. The kernel has already checked the return address and the
       // pointers; a write that faults is left to the kernel, which faults the same way.
       Gpr after = *regs;
-      VvarTimeSource vvar_time(t.tid, opts_.vvar);
-      auto out =
-          vsyscall::perform_call(*entry, after, mem, vvar_time, vsyscall::CallFlavor::kEmulated);
+      auto out = vsyscall::perform_call(*entry, after, mem, *time_source(t.tid),
+                                        vsyscall::CallFlavor::kEmulated);
       if (out.kind == vsyscall::CallOutcome::Kind::kReturned) {
         Gpr w = *regs;
         w.orig_rax = static_cast<uint64_t>(-1);

@@ -75,7 +75,8 @@ TEST(GlibcWithInjectedVdso, CallsReallyGoThroughIt) {
   constexpr int64_t kHour = 3600000000000;
   {
     emulator::VvarWriteSection w(page);
-    vdso::vvar_store(page->transform.rate_mult, uint64_t{1} << 32);
+    for (uint32_t id = 0; id < vdso::kClockSlots; ++id)
+      vdso::vvar_store(page->transform.rate_mult[id], uint64_t{1} << 32);
     vdso::vvar_store(page->transform.rate_shift, 32u);
     for (uint32_t id = 0; id < vdso::kClockSlots; ++id) {
       vdso::vvar_store(page->transform.anchor_out[id], id == 1 ? kHour : int64_t{0});
