@@ -202,10 +202,12 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   eo.host = detect_host_mode();
   eo.vdso = opts.vdso_mode;
   eo.patch = opts.patch;
+  emulator::ClockReadings time_start;
   if (opts.time.active()) {
     // The timeline starts now, before the program exists: every process of the tree, started
     // now or exec'd later, reads the same virtual clocks.
-    const emulator::ClockReadings start = read_start_clocks();
+    time_start = read_start_clocks();
+    const emulator::ClockReadings& start = time_start;
     eo.time = emulator::ClockTransform::build(opts.time, start);
     if (eo.vdso == emulator::VdsoMode::kHost) eo.host_vdso = emulator::HostVdso::of_this_process();
     if (eo.time.to_virtual(CLOCK_REALTIME, start.realtime) < 0) {
@@ -278,6 +280,16 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   report.set_run_info(std::string(vsyscall::mode_name(eo.mode)),
                       std::string(vsyscall::host_mode_name(eo.host)),
                       std::string(emulator::vdso_mode_name(eo.vdso)));
+  if (eo.time.active()) {
+    emulator::Report::TimeInfo ti;
+    ti.description = eo.time.description();
+    ti.realtime_start_ns = eo.time.to_virtual(CLOCK_REALTIME, time_start.realtime);
+    ti.realtime_start = emulator::format_utc(ti.realtime_start_ns);
+    ti.offset_ns = ti.realtime_start_ns - time_start.realtime;
+    ti.rate = opts.time.rate;
+    ti.freeze = opts.time.freeze;
+    report.set_time(ti);
+  }
   emulator::SpawnedProgram prog;
   try {
     prog = pending->wait_for_exec();

@@ -171,6 +171,7 @@ void Report::resolve_symbols() {
 void Report::write_text(std::ostream& out) const {
   out << "vdsorun: vsyscall report (mode " << mode_ << ", host " << host_mode_ << ", vdso "
       << vdso_mode_ << ")\n";
+  if (time_) out << "  clocks: " << time_->description << "\n";
   for (const ProcessReport& p : images_) {
     if (p.entries.empty() && !p.other_calls && !p.reads) continue;
     out << "  pid " << p.pid << " " << p.executable << "\n";
@@ -194,8 +195,20 @@ void Report::write_text(std::ostream& out) const {
 void Report::write_json(std::ostream& out) const {
   out << "{\n  \"version\": 1,\n  \"mode\": " << json_string(mode_)
       << ",\n  \"host_mode\": " << json_string(host_mode_)
-      << ",\n  \"vdso\": " << json_string(vdso_mode_) << ",\n  \"exit\": " << json_string(exit_)
-      << ",\n  \"processes\": [";
+      << ",\n  \"vdso\": " << json_string(vdso_mode_) << ",\n  \"exit\": " << json_string(exit_);
+  out << ",\n  \"time\": ";
+  if (time_) {
+    char rate[32];
+    std::snprintf(rate, sizeof rate, "%.17g", time_->rate);
+    out << "{\"description\": " << json_string(time_->description)
+        << ", \"realtime_at_start\": " << json_string(time_->realtime_start)
+        << ", \"realtime_at_start_ns\": " << time_->realtime_start_ns
+        << ", \"offset_ns\": " << time_->offset_ns << ", \"rate\": " << rate
+        << ", \"freeze\": " << (time_->freeze ? "true" : "false") << "}";
+  } else {
+    out << "null";
+  }
+  out << ",\n  \"processes\": [";
   bool first_p = true;
   for (const ProcessReport& p : images_) {
     out << (first_p ? "\n" : ",\n") << "    {\"pid\": " << p.pid

@@ -95,6 +95,16 @@ class Report {
     vdso_mode_ = std::move(vdso_mode);
   }
   void set_exit(std::string how) { exit_ = std::move(how); }
+  // The tree's virtual clocks (--time, --offset, --rate, --freeze), when there are any.
+  struct TimeInfo {
+    std::string description;  // "REALTIME from 2038-01-19T03:13:57Z, every clock at rate 10"
+    int64_t realtime_start_ns = 0;  // what CLOCK_REALTIME read when the program started
+    std::string realtime_start;     // the same, ISO 8601 UTC
+    int64_t offset_ns = 0;          // virtual minus real REALTIME at start
+    double rate = 1.0;
+    bool freeze = false;
+  };
+  void set_time(TimeInfo info) { time_ = std::move(info); }
   bool empty() const;
 
   // Resolves symbols (reads the modules' ELF files), then writes.
@@ -106,6 +116,7 @@ class Report {
   std::vector<ProcessReport> images_;
   std::map<pid_t, size_t> current_;  // pid -> index of its current image
   std::string mode_, host_mode_, vdso_mode_, exit_;
+  std::optional<TimeInfo> time_;
 };
 
 }  // namespace emulator

@@ -27,24 +27,7 @@ std::string built(const char* name, std::string*) {
 std::string musl_probe(std::string* why_not) {
   const char* built_path = getenv("E2E_MUSL_PROBE");
   if (built_path != nullptr && *built_path != '\0' && file_exists(built_path)) return built_path;
-  const std::string out = work_dir() + "/clock_probe_musl";
-  WorkLock lock("musl");
-  if (file_exists(out)) return out;
-  auto have_musl_gcc = [] {
-    auto r = integration::run_command({"sh", "-c", "command -v musl-gcc"});
-    return r.exited && r.exit_code == 0;
-  };
-  if (auto why = ensure_package("musl-tools", have_musl_gcc)) {
-    *why_not = "musl-gcc is missing and could not be installed: " + *why;
-    return "";
-  }
-  auto r = integration::run_command({"musl-gcc", "-static", "-O2", "-std=gnu11", "-Wall", "-o", out,
-                                     source_dir() + "/clock_probe.c"});
-  if (!r.exited || r.exit_code != 0) {
-    *why_not = "musl-gcc could not build clock_probe.c: " + r.describe();
-    return "";
-  }
-  return out;
+  return build_with_musl("clock_probe.c", "clock_probe_musl", why_not);
 }
 
 const Probe kProbes[] = {

@@ -256,4 +256,64 @@ std::optional<std::string> fast_path_impossible_reason() {
   return c.why;
 }
 
+std::string build_with_musl(const std::string& source, const std::string& name,
+                            std::string* why_not) {
+  const std::string out = work_dir() + "/" + name;
+  WorkLock lock("musl");
+  if (file_exists(out)) return out;
+  auto have_musl_gcc = [] {
+    auto r = integration::run_command({"sh", "-c", "command -v musl-gcc"});
+    return r.exited && r.exit_code == 0;
+  };
+  if (auto why = ensure_package("musl-tools", have_musl_gcc)) {
+    *why_not = "musl-gcc is missing and could not be installed: " + *why;
+    return "";
+  }
+  auto r = integration::run_command({"musl-gcc", "-static", "-O2", "-std=gnu11", "-Wall", "-o", out,
+                                     source_dir() + "/" + source});
+  if (!r.exited || r.exit_code != 0) {
+    *why_not = "musl-gcc could not build " + source + ": " + r.describe();
+    return "";
+  }
+  return out;
+}
+
+std::string build_go(const std::string& dir, const std::string& name, std::string* why_not) {
+  auto have_go = [] {
+    auto r = integration::run_command({"sh", "-c", "command -v go"});
+    return r.exited && r.exit_code == 0;
+  };
+  if (auto why = ensure_package("golang-go", have_go)) {
+    *why_not = "the Go toolchain is missing and could not be installed: " + *why;
+    return "";
+  }
+  const std::string work = work_dir();
+  const std::string out = work + "/" + name;
+  WorkLock lock("go");
+  // Everything Go writes stays in the build tree; a stdlib-only module needs no network.
+  std::vector<std::string> env = integration::current_environment();
+  for (const char* kv : {"GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOPROXY=off", "GOTOOLCHAIN=local",
+                         "GO111MODULE=on"}) {
+    env.emplace_back(kv);
+  }
+  env.push_back("GOCACHE=" + work + "/go-cache");
+  env.push_back("GOPATH=" + work + "/go-path");
+  env.push_back("HOME=" + work);
+  integration::RunOptions opts;
+  opts.cwd = source_dir() + "/" + dir;
+  opts.env = env;
+  opts.timeout_seconds = 300;
+  auto r = integration::run_command({"go", "build", "-o", out, "."}, opts);
+  // Go >= 1.23 refuses go:linkname pulls of runtime internals unless told otherwise.
+  if ((!r.exited || r.exit_code != 0) && r.err.find("invalid reference") != std::string::npos) {
+    r = integration::run_command({"go", "build", "-ldflags=-checklinkname=0", "-o", out, "."},
+                                 opts);
+  }
+  if (!r.exited || r.exit_code != 0) {
+    *why_not = "go build failed: " + r.describe();
+    return "";
+  }
+  return out;
+}
+
 }  // namespace e2e

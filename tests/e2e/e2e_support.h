@@ -93,6 +93,15 @@ class WorkLock {
 
 bool file_exists(const std::string& path);
 
+// `source` (in source_dir()) built static with musl-gcc into work_dir()/NAME, installing
+// musl-tools if needed; "" and *why_not if that fails. Built once per work dir.
+std::string build_with_musl(const std::string& source, const std::string& name,
+                            std::string* why_not);
+// The stdlib-only Go module in source_dir()/DIR built static (CGO_ENABLED=0, no network) into
+// work_dir()/NAME with the Debian toolchain, installing golang-go if needed; "" and *why_not
+// if that fails.
+std::string build_go(const std::string& dir, const std::string& name, std::string* why_not);
+
 // --- tolerances ---
 
 // Hres clocks against a bracket of raw syscalls. The timekeeper aims at 1 us (tests/vdso

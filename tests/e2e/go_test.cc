@@ -12,41 +12,7 @@ namespace e2e {
 namespace {
 
 std::string go_binary_or_error(std::string* why_not) {
-  auto have_go = [] {
-    auto r = integration::run_command({"sh", "-c", "command -v go"});
-    return r.exited && r.exit_code == 0;
-  };
-  if (auto why = ensure_package("golang-go", have_go)) {
-    *why_not = "the Go toolchain is missing and could not be installed: " + *why;
-    return "";
-  }
-  const std::string work = work_dir();
-  const std::string out = work + "/go_probe";
-  WorkLock lock("go");
-  // Everything Go writes stays in the build tree; a stdlib-only module needs no network.
-  std::vector<std::string> env = integration::current_environment();
-  for (const char* kv : {"GOFLAGS=-mod=mod", "CGO_ENABLED=0", "GOPROXY=off", "GOTOOLCHAIN=local",
-                         "GO111MODULE=on"}) {
-    env.emplace_back(kv);
-  }
-  env.push_back("GOCACHE=" + work + "/go-cache");
-  env.push_back("GOPATH=" + work + "/go-path");
-  env.push_back("HOME=" + work);
-  integration::RunOptions opts;
-  opts.cwd = source_dir() + "/go_probe";
-  opts.env = env;
-  opts.timeout_seconds = 300;
-  auto r = integration::run_command({"go", "build", "-o", out, "."}, opts);
-  // Go >= 1.23 refuses go:linkname pulls of runtime internals unless told otherwise.
-  if ((!r.exited || r.exit_code != 0) && r.err.find("invalid reference") != std::string::npos) {
-    r = integration::run_command({"go", "build", "-ldflags=-checklinkname=0", "-o", out, "."},
-                                 opts);
-  }
-  if (!r.exited || r.exit_code != 0) {
-    *why_not = "go build failed: " + r.describe();
-    return "";
-  }
-  return out;
+  return build_go("go_probe", "go_probe", why_not);
 }
 
 class GoProbe : public testing::TestWithParam<Vdso> {

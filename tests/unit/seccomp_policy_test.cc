@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <linux/audit.h>
+#include <linux/futex.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/prctl.h>
@@ -273,8 +274,8 @@ bool host_has_vsyscall_page() {
 // and, with no tracer here, fails it.
 template <typename Body>
 int in_filtered_child(Body body, VsyscallAction action = VsyscallAction::kTrace,
-                      int (*before)() = nullptr) {
-  const BpfProgram prog = vsyscall_filter(action);
+                      int (*before)() = nullptr, const BpfProgram* program = nullptr) {
+  const BpfProgram prog = program ? *program : vsyscall_filter(action);
   const pid_t pid = fork();
   if (pid < 0) return -1;
   if (pid == 0) {
@@ -406,6 +407,93 @@ TEST(SeccompPolicy, I386TimeIsAllowed) {
                     "(ia32 emulation off): status "
                  << st;
   const int status = in_filtered_child([] { return int80_time() > 0 ? 0 : 1; });
+  ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+}  // namespace emulator
+
+namespace emulator {
+namespace {
+
+constexpr uint32_t kTraceTime = SECCOMP_RET_TRACE | kTraceDataTimeCall;
+constexpr uint64_t kText = 0x401000;
+
+seccomp_data futex_data(uint64_t op, uint64_t timeout) {
+  seccomp_data d = data(SYS_futex, kText, AUDIT_ARCH_X86_64, 0x7000, op);
+  d.args[3] = timeout;
+  return d;
+}
+
+}  // namespace
+
+TEST(SeccompPolicyTime, NoTransformStopsNoClockCall) {
+  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kNone);
+  for (long nr : time_call_numbers(TimeCalls::kScaled))
+    EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kAllow) << syscall_name(nr);
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0x7100)), kAllow);
+  EXPECT_TRUE(time_call_numbers(TimeCalls::kNone).empty());
+}
+
+TEST(SeccompPolicyTime, AbsoluteStopsReadsAndDeadlinesOnly) {
+  for (VsyscallAction action : {VsyscallAction::kTrace, VsyscallAction::kTrap}) {
+    const BpfProgram p = vsyscall_filter(action, TimeCalls::kAbsolute);
+    for (long nr : {SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_nanosleep,
+                    SYS_timerfd_settime, SYS_timer_settime})
+      EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kTraceTime) << syscall_name(nr);
+    // Relative timeouts are not scaled without a rate: they run.
+    for (long nr : {SYS_nanosleep, SYS_poll, SYS_select, SYS_epoll_wait, SYS_alarm, SYS_setitimer,
+                    SYS_getpid, SYS_read})
+      EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kAllow) << syscall_name(nr);
+    // The page's own calls still go to the vsyscall rule.
+    const uint32_t page_result =
+        action == VsyscallAction::kTrap ? (SECCOMP_RET_TRAP | kTraceDataVsyscall) : kTraceVsyscall;
+    EXPECT_EQ(run_bpf(p, data(SYS_time, kPage + 0x400)), page_result);
+    EXPECT_EQ(run_bpf(p, data(SYS_gettimeofday, kPage)), page_result);
+    // getcpu and the magic getpid keep their own rules.
+    EXPECT_EQ(run_bpf(p, data(SYS_getcpu, kText)), kAllow);
+    EXPECT_EQ(run_bpf(p, data(SYS_getpid, kText, AUDIT_ARCH_X86_64, kInjectDoneMagic)),
+              kTraceInjectDone);
+    // Timed futex waits on a deadline stop; untimed ones and wakes do not.
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0x7100)), kTraceTime);
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET_PRIVATE, 0x7100)), kTraceTime);
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_LOCK_PI_PRIVATE, uint64_t{1} << 40)), kTraceTime);
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET | FUTEX_CLOCK_REALTIME, 0)), kAllow);
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAKE_PRIVATE, 0x7100)), kAllow);
+    EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_PRIVATE, 0x7100)), kAllow);
+    // Another architecture's numbers are never looked at.
+    EXPECT_EQ(run_bpf(p, data(SYS_clock_gettime, kText, AUDIT_ARCH_I386)), kAllow);
+  }
+}
+
+TEST(SeccompPolicyTime, ScaledAlsoStopsRelativeTimeouts) {
+  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled);
+  for (long nr : time_call_numbers(TimeCalls::kScaled))
+    EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kTraceTime) << syscall_name(nr);
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_PRIVATE, 0x7100)), kTraceTime);
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_PRIVATE, 0)), kAllow);
+  EXPECT_EQ(run_bpf(p, data(SYS_read, kText)), kAllow);
+  // Every jump stays inside the program and forward (the kernel refuses anything else).
+  for (size_t i = 0; i < p.insns.size(); ++i) {
+    if (BPF_CLASS(p.insns[i].code) != BPF_JMP) continue;
+    EXPECT_LT(i + 1 + p.insns[i].jt, p.insns.size()) << "line " << i;
+    EXPECT_LT(i + 1 + p.insns[i].jf, p.insns.size()) << "line " << i;
+  }
+}
+
+TEST(SeccompPolicyTime, KernelAcceptsTheFilterAndStopsAClockRead) {
+  // No tracer: a TRACE result fails the call with ENOSYS, an ALLOW runs it.
+  const BpfProgram scaled = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled);
+  const int status = in_filtered_child(
+      [] {
+        timespec ts;
+        if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != -1 || errno != ENOSYS) return 1;
+        if (syscall(SYS_getppid) <= 0) return 2;
+        int word = 0;
+        if (syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0) != 0) return 3;
+        return 0;
+      },
+      VsyscallAction::kTrace, nullptr, &scaled);
   ASSERT_TRUE(WIFEXITED(status)) << "status " << status;
   EXPECT_EQ(WEXITSTATUS(status), 0);
 }

@@ -1,0 +1,3 @@
+module vdsorun.test/go_time
+
+go 1.19

@@ -1,0 +1,176 @@
+// The time-control probe: what a program sees of the clocks and of its timed waits under
+// vdsorun --time/--offset/--rate/--freeze. Built against glibc (dynamic and static) and musl.
+// Every measurement is printed as a `kind key=value ...` line (probe_support.h); the test
+// (time_test.cc) decides. Usage: time_probe COMMAND [ARG]
+//   now           every read path once: time(), gettimeofday(), clock_gettime(REALTIME,
+//                 REALTIME_COARSE, MONOTONIC, BOOTTIME, PROCESS_CPUTIME) through libc (the
+//                 vDSO) and as raw syscalls
+//   t32 N         N lines of time() as a 32-bit time_t, one virtual second apart (sleep(1))
+//   spin N        N clock_gettime(REALTIME) calls: the smallest and the largest value
+//   sleep MS      nanosleep(MS): MONOTONIC and REALTIME before and after
+//   waits MS      each absolute wait on virtual now + MS: clock_nanosleep(TIMER_ABSTIME) on
+//                 REALTIME and MONOTONIC, timerfd and timer_settime ABSTIME on REALTIME, a
+//                 pthread_cond_timedwait on REALTIME (futex FUTEX_CLOCK_REALTIME); and the
+//                 relative ones scaled by --rate: poll, select, epoll_wait, futex via
+//                 sem_timedwait-free FUTEX_WAIT; each line says the virtual time it took
+//   fork          `now` here, then in a child that execs this program again
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "probe_support.h"
+
+static int64_t ts_ns(struct timespec ts) {
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t libc_ns(clockid_t c) {
+  struct timespec ts;
+  if (clock_gettime(c, &ts) != 0) return -1;
+  return ts_ns(ts);
+}
+
+static int64_t sys_ns(clockid_t c) {
+  struct timespec ts;
+  if (syscall(SYS_clock_gettime, c, &ts) != 0) return -1;
+  return ts_ns(ts);
+}
+
+static void now(const char* who) {
+  struct timeval tv;
+  gettimeofday(&tv, NULL);
+  const int64_t t = (int64_t)time(NULL);
+  const int64_t rt = libc_ns(CLOCK_REALTIME);
+  struct timeval stv;
+  syscall(SYS_gettimeofday, &stv, NULL);
+  const int64_t st = (int64_t)syscall(SYS_time, NULL);
+  emit("now who=%s time=%lld gtod_us=%lld rt=%lld rt_coarse=%lld mono=%lld boot=%lld "
+       "cpu=%lld sys_rt=%lld sys_gtod_us=%lld sys_time=%lld sys_mono=%lld",
+       who, (long long)t, (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)rt,
+       (long long)libc_ns(CLOCK_REALTIME_COARSE), (long long)libc_ns(CLOCK_MONOTONIC),
+       (long long)libc_ns(CLOCK_BOOTTIME), (long long)libc_ns(CLOCK_PROCESS_CPUTIME_ID),
+       (long long)sys_ns(CLOCK_REALTIME), (long long)stv.tv_sec * 1000000 + stv.tv_usec,
+       (long long)st, (long long)sys_ns(CLOCK_MONOTONIC));
+}
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+
+// One wait: how long it took on the virtual MONOTONIC clock, and what it returned.
+#define WAIT(name, expr)                                                               \
+  do {                                                                                 \
+    const int64_t before = libc_ns(CLOCK_MONOTONIC);                                   \
+    const long ret = (long)(expr);                                                     \
+    const int64_t after = libc_ns(CLOCK_MONOTONIC);                                    \
+    emit("wait name=%s ms=%lld ret=%ld", name, (long long)((after - before) / 1000000), ret); \
+  } while (0)
+
+static struct timespec abs_after(clockid_t c, int ms) {
+  const int64_t at = libc_ns(c) + (int64_t)ms * 1000000;
+  struct timespec ts = {at / 1000000000, at % 1000000000};
+  return ts;
+}
+
+static void waits(int ms) {
+  struct timespec ts;
+  ts = abs_after(CLOCK_REALTIME, ms);
+  WAIT("clock_nanosleep_abs_realtime", clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL));
+  ts = abs_after(CLOCK_MONOTONIC, ms);
+  WAIT("clock_nanosleep_abs_monotonic",
+       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL));
+
+  int tfd = timerfd_create(CLOCK_REALTIME, 0);
+  struct itimerspec its = {{0, 0}, abs_after(CLOCK_REALTIME, ms)};
+  timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+  uint64_t expirations = 0;
+  WAIT("timerfd_abs_realtime", read(tfd, &expirations, sizeof expirations));
+  close(tfd);
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGRTMIN);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  struct sigevent sev = {0};
+  sev.sigev_notify = SIGEV_SIGNAL;
+  sev.sigev_signo = SIGRTMIN;
+  timer_t timer;
+  timer_create(CLOCK_REALTIME, &sev, &timer);
+  its.it_value = abs_after(CLOCK_REALTIME, ms);
+  timer_settime(timer, TIMER_ABSTIME, &its, NULL);
+  int sig = 0;
+  WAIT("timer_abs_realtime", (sigwait(&set, &sig), sig));
+  timer_delete(timer);
+
+  pthread_mutex_lock(&lock);
+  ts = abs_after(CLOCK_REALTIME, ms);
+  WAIT("cond_timedwait_realtime", pthread_cond_timedwait(&cond, &lock, &ts));
+  pthread_mutex_unlock(&lock);
+
+  WAIT("poll", poll(NULL, 0, ms));
+  struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+  WAIT("select", select(0, NULL, NULL, NULL, &tv));
+  int ep = epoll_create1(0);
+  struct epoll_event ev;
+  WAIT("epoll_wait", epoll_wait(ep, &ev, 1, ms));
+  close(ep);
+  int word = 0;
+  struct timespec rel = {ms / 1000, (ms % 1000) * 1000000L};
+  WAIT("futex_wait", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0));
+}
+
+int main(int argc, char** argv) {
+  const char* cmd = argc > 1 ? argv[1] : "now";
+  const long arg = argc > 2 ? atol(argv[2]) : 0;
+  if (strcmp(cmd, "now") == 0) {
+    now(argc > 2 ? argv[2] : "main");
+  } else if (strcmp(cmd, "t32") == 0) {
+    for (long i = 0; i < arg; ++i) {
+      emit("t32 value=%d", (int32_t)time(NULL));
+      if (i + 1 < arg) sleep(1);
+    }
+  } else if (strcmp(cmd, "spin") == 0) {
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    for (long i = 0; i < arg; ++i) {
+      const int64_t v = libc_ns(CLOCK_REALTIME);
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    emit("spin min=%lld max=%lld mono=%lld", (long long)lo, (long long)hi,
+         (long long)libc_ns(CLOCK_MONOTONIC));
+  } else if (strcmp(cmd, "sleep") == 0) {
+    const int64_t m0 = libc_ns(CLOCK_MONOTONIC), r0 = libc_ns(CLOCK_REALTIME);
+    struct timespec d = {arg / 1000, (arg % 1000) * 1000000L};
+    nanosleep(&d, NULL);
+    emit("sleep mono_ms=%lld rt_ms=%lld", (long long)((libc_ns(CLOCK_MONOTONIC) - m0) / 1000000),
+         (long long)((libc_ns(CLOCK_REALTIME) - r0) / 1000000));
+  } else if (strcmp(cmd, "waits") == 0) {
+    waits((int)arg);
+  } else if (strcmp(cmd, "fork") == 0) {
+    now("parent");
+    const pid_t pid = fork();
+    if (pid == 0) {
+      usleep(100000);
+      execl("/proc/self/exe", argv[0], "now", "child", (char*)NULL);
+      _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    now("parent_after");
+  } else {
+    return 2;
+  }
+  return 0;
+}
