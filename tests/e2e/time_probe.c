@@ -16,7 +16,6 @@
 //   fork          `now` here, then in a child that execs this program again
 #define _GNU_SOURCE
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -33,20 +32,20 @@
 
 #include "probe_support.h"
 
-static int64_t ts_ns(struct timespec ts) {
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
+// musl has no <linux/futex.h>.
+#define PROBE_FUTEX_WAIT_PRIVATE (0 | 128)
+
 
 static int64_t libc_ns(clockid_t c) {
   struct timespec ts;
   if (clock_gettime(c, &ts) != 0) return -1;
-  return ts_ns(ts);
+  return ts_ns(&ts);
 }
 
 static int64_t sys_ns(clockid_t c) {
   struct timespec ts;
   if (syscall(SYS_clock_gettime, c, &ts) != 0) return -1;
-  return ts_ns(ts);
+  return ts_ns(&ts);
 }
 
 static void now(const char* who) {
@@ -128,7 +127,7 @@ static void waits(int ms) {
   close(ep);
   int word = 0;
   struct timespec rel = {ms / 1000, (ms % 1000) * 1000000L};
-  WAIT("futex_wait", syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0));
+  WAIT("futex_wait", syscall(SYS_futex, &word, PROBE_FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0));
 }
 
 int main(int argc, char** argv) {
