@@ -260,7 +260,10 @@ std::string build_with_musl(const std::string& source, const std::string& name,
                             std::string* why_not) {
   const std::string out = work_dir() + "/" + name;
   WorkLock lock("musl");
-  if (file_exists(out)) return out;
+  struct stat src {}, bin {};
+  if (stat(out.c_str(), &bin) == 0 && stat((source_dir() + "/" + source).c_str(), &src) == 0 &&
+      bin.st_mtime >= src.st_mtime)
+    return out;  // built from this source already
   auto have_musl_gcc = [] {
     auto r = integration::run_command({"sh", "-c", "command -v musl-gcc"});
     return r.exited && r.exit_code == 0;

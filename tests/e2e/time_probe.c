@@ -85,17 +85,20 @@ static struct timespec abs_after(clockid_t c, int ms) {
 
 static void waits(int ms) {
   struct timespec ts;
-  ts = abs_after(CLOCK_REALTIME, ms);
-  WAIT("clock_nanosleep_abs_realtime", clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL));
-  ts = abs_after(CLOCK_MONOTONIC, ms);
+  WAIT("clock_nanosleep_abs_realtime",
+       (ts = abs_after(CLOCK_REALTIME, ms),
+        clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL)));
   WAIT("clock_nanosleep_abs_monotonic",
-       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL));
+       (ts = abs_after(CLOCK_MONOTONIC, ms),
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)));
 
   int tfd = timerfd_create(CLOCK_REALTIME, 0);
-  struct itimerspec its = {{0, 0}, abs_after(CLOCK_REALTIME, ms)};
-  timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
+  struct itimerspec its = {{0, 0}, {0, 0}};
   uint64_t expirations = 0;
-  WAIT("timerfd_abs_realtime", read(tfd, &expirations, sizeof expirations));
+  // Each wait is timed from before its deadline was read (arming a timer takes time too).
+  WAIT("timerfd_abs_realtime", (its.it_value = abs_after(CLOCK_REALTIME, ms),
+                                timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL),
+                                read(tfd, &expirations, sizeof expirations)));
   close(tfd);
 
   sigset_t set;
@@ -107,15 +110,15 @@ static void waits(int ms) {
   sev.sigev_signo = SIGRTMIN;
   timer_t timer;
   timer_create(CLOCK_REALTIME, &sev, &timer);
-  its.it_value = abs_after(CLOCK_REALTIME, ms);
-  timer_settime(timer, TIMER_ABSTIME, &its, NULL);
   int sig = 0;
-  WAIT("timer_abs_realtime", (sigwait(&set, &sig), sig));
+  WAIT("timer_abs_realtime", (its.it_value = abs_after(CLOCK_REALTIME, ms),
+                              timer_settime(timer, TIMER_ABSTIME, &its, NULL),
+                              sigwait(&set, &sig), sig));
   timer_delete(timer);
 
   pthread_mutex_lock(&lock);
-  ts = abs_after(CLOCK_REALTIME, ms);
-  WAIT("cond_timedwait_realtime", pthread_cond_timedwait(&cond, &lock, &ts));
+  WAIT("cond_timedwait_realtime",
+       (ts = abs_after(CLOCK_REALTIME, ms), pthread_cond_timedwait(&cond, &lock, &ts)));
   pthread_mutex_unlock(&lock);
 
   WAIT("poll", poll(NULL, 0, ms));
