@@ -232,7 +232,8 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
       emulator::vsyscall_action(eo.mode, eo.host),
       !eo.time.active()                   ? emulator::TimeCalls::kNone
       : opts.time.rate != 1.0             ? emulator::TimeCalls::kScaled
-                                          : emulator::TimeCalls::kAbsolute);
+                                          : emulator::TimeCalls::kAbsolute,
+      eo.time.clock_mask());
   const auto restore = install_signal_handlers();
   std::optional<emulator::PendingSpawn> pending;
   try {

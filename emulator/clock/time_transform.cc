@@ -108,6 +108,13 @@ bool ClockTransform::transforms(int64_t clock) const {
   return m != nullptr && (m->in != m->out || m->mult != kUnitRate);
 }
 
+uint32_t ClockTransform::clock_mask() const {
+  uint32_t mask = 0;
+  for (int64_t id = 0; id < 32; ++id)
+    if (transforms(id)) mask |= uint32_t{1} << id;
+  return mask;
+}
+
 bool ClockTransform::scales(int64_t clock) const {
   const Map* m = map_of(clock);
   return m != nullptr && m->mult != kUnitRate && m->mult != 0;

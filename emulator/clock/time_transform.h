@@ -52,6 +52,8 @@ class ClockTransform {
   bool active() const { return active_; }
   // Whether `clock` (a kernel clock id) reads differently from the real one.
   bool transforms(int64_t clock) const;
+  // A bit per clock id below 32 that transforms() (for the seccomp filter).
+  uint32_t clock_mask() const;
   // Whether a relative wait on `clock` is shortened or stretched (rate other than 1).
   bool scales(int64_t clock) const;
 

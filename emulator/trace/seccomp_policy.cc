@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdlib>
+#include <map>
 #include <memory>
 
 #include "vsyscall/page.h"
@@ -90,9 +91,97 @@ sock_filter ret(uint32_t action) {
   return BPF_STMT(BPF_RET | BPF_K, action);
 }
 
+// Appends instructions whose jumps name labels, resolved once everything is placed (classic BPF
+// jumps only forward, at most 255 instructions).
+class Assembler {
+ public:
+  explicit Assembler(BpfProgram& p) : p_(p) {}
+  void label(int l) { at_[l] = p_.insns.size(); }
+  void stmt(sock_filter insn) { p_.insns.push_back(insn); }
+  void jump(uint16_t code, uint32_t k, int if_true, int if_false) {
+    fixups_.push_back({p_.insns.size(), if_true, if_false});
+    p_.insns.push_back(BPF_JUMP(code, k, 0, 0));
+  }
+  ~Assembler() {
+    for (const Fixup& f : fixups_) {
+      sock_filter& insn = p_.insns[f.at];
+      insn.jt = offset(f.at, f.if_true);
+      insn.jf = offset(f.at, f.if_false);
+    }
+  }
+
+ private:
+  struct Fixup {
+    size_t at;
+    int if_true, if_false;  // labels; -1: the next instruction
+  };
+  // A programming error here would make the kernel refuse the filter: fail loudly instead.
+  uint8_t offset(size_t from, int label) const {
+    if (label < 0) return 0;
+    const size_t target = at_.at(label);
+    if (target <= from || target - from - 1 > 255) std::abort();
+    return static_cast<uint8_t>(target - from - 1);
+  }
+  BpfProgram& p_;
+  std::map<int, size_t> at_;
+  std::vector<Fixup> fixups_;
+};
+
+// With A = nr: TRACE (kTraceDataTimeCall) for the clock syscalls TimeCalls names, ALLOW for
+// everything else.
+//  - clock_gettime, clock_nanosleep: only for a clock id in `clocks` (CPU-time and dynamic
+//    clocks, never transformed, run without a stop);
+//  - futex: only its waits with a timeout (args[3] not NULL): FUTEX_LOCK_PI (REALTIME
+//    deadlines); FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI and FUTEX_LOCK_PI2 (deadlines on
+//    MONOTONIC, or REALTIME with FUTEX_CLOCK_REALTIME: the flag is checked when MONOTONIC is
+//    not transformed); FUTEX_WAIT (relative) with kScaled.
+void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
+  enum { kTrace, kClockArg, kFutex, kFutexHigh, kFutexOp, kFutexAllow, kRealtimeFlag };
+  constexpr uint16_t kJeq = BPF_JMP | BPF_JEQ | BPF_K;
+  constexpr uint32_t kArg1LowOffset = kArg0LowOffset + 8;
+  constexpr uint32_t kArg3LowOffset = kArg0LowOffset + 24;
+  const bool monotonic = (clocks >> CLOCK_MONOTONIC) & 1;
+  Assembler a(p);
+  for (long nr : time_call_numbers(time_calls)) {
+    const bool by_clock = nr == SYS_clock_gettime || nr == SYS_clock_nanosleep;
+    a.jump(kJeq, static_cast<uint32_t>(nr), by_clock ? kClockArg : kTrace, -1);
+  }
+  a.jump(kJeq, SYS_futex, kFutex, -1);
+  a.stmt(ret(SECCOMP_RET_ALLOW));
+  // A clockid_t is an int: negative ids (CPU clocks of a pid, fd clocks) are never ours.
+  a.label(kClockArg);
+  a.stmt(load(kArg0LowOffset));
+  for (uint32_t id = 0; id < 32; ++id) {
+    if ((clocks >> id) & 1) a.jump(kJeq, id, kTrace, -1);
+  }
+  a.stmt(ret(SECCOMP_RET_ALLOW));
+  a.label(kFutex);
+  a.stmt(load(kArg3LowOffset));
+  a.jump(kJeq, 0, kFutexHigh, kFutexOp);
+  a.label(kFutexHigh);
+  a.stmt(load(kArg3LowOffset + 4));
+  a.jump(kJeq, 0, kFutexAllow, kFutexOp);
+  a.label(kFutexOp);
+  a.stmt(load(kArg1LowOffset));
+  a.stmt(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(FUTEX_CMD_MASK)));
+  a.jump(kJeq, FUTEX_LOCK_PI, kTrace, -1);
+  for (uint32_t cmd : {uint32_t{FUTEX_WAIT_BITSET}, uint32_t{FUTEX_WAIT_REQUEUE_PI},
+                       uint32_t{13} /* FUTEX_LOCK_PI2 */})
+    a.jump(kJeq, cmd, monotonic ? kTrace : kRealtimeFlag, -1);
+  if (time_calls == TimeCalls::kScaled) a.jump(kJeq, FUTEX_WAIT, kTrace, -1);
+  a.label(kFutexAllow);
+  a.stmt(ret(SECCOMP_RET_ALLOW));
+  a.label(kRealtimeFlag);
+  a.stmt(load(kArg1LowOffset));
+  a.jump(BPF_JMP | BPF_JSET | BPF_K, FUTEX_CLOCK_REALTIME, kTrace, -1);
+  a.stmt(ret(SECCOMP_RET_ALLOW));
+  a.label(kTrace);
+  a.stmt(ret(SECCOMP_RET_TRACE | kTraceDataTimeCall));
+}
+
 }  // namespace
 
-BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls) {
+BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls, uint32_t clocks) {
   using vsyscall::Entry;
   using vsyscall::syscall_number;
   static_assert(high(vsyscall::kPageBase) == high(vsyscall::kPageEnd - 1),
@@ -164,46 +253,7 @@ BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls) {
   }
   // The time section: A = nr again (the lines above leave other things in A).
   at(kRetAllow, load(kNrOffset));
-  const std::vector<long> numbers = time_call_numbers(time_calls);
-  // Layout after kRetAllow: one jeq per number (to kTrace), jeq futex (to the futex part),
-  // ret ALLOW, the futex part, ret TRACE.
-  //   futex: A = args[3] low; jeq 0 → high; else → op. high: A = args[3] high; jeq 0 → its
-  //   ALLOW. op: A = args[1] low; A &= FUTEX_CMD_MASK; jeq each timed wait → TRACE; ret ALLOW.
-  std::vector<uint32_t> cmds = {FUTEX_WAIT_BITSET, FUTEX_LOCK_PI, FUTEX_WAIT_REQUEUE_PI,
-                                13 /* FUTEX_LOCK_PI2 */};
-  if (time_calls == TimeCalls::kScaled) cmds.push_back(FUTEX_WAIT);
-  const size_t base = p.insns.size();
-  const size_t n = numbers.size();
-  const size_t futex_at = base + n + 2;  // after the number checks, jeq futex, ret ALLOW
-  const size_t futex_len = 6 + cmds.size() + 1;
-  const size_t trace_at = futex_at + futex_len;
-  const size_t futex_allow_at = futex_at + 6 + cmds.size();  // (BPF jumps only forward)
-  auto jump = [](size_t from, size_t target) { return static_cast<uint8_t>(target - from - 1); };
-  for (size_t i = 0; i < n; ++i) {
-    const size_t here = base + i;
-    p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<uint32_t>(numbers[i]),
-                               jump(here, trace_at), 0));
-  }
-  p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_futex, jump(base + n, futex_at), 0));
-  p.insns.push_back(ret(SECCOMP_RET_ALLOW));
-  constexpr uint32_t kArg1LowOffset = kArg0LowOffset + 8;
-  constexpr uint32_t kArg3LowOffset = kArg0LowOffset + 24;
-  // futex_at + 0: A = timeout's low half; non-zero → op check (futex_at + 3).
-  p.insns.push_back(load(kArg3LowOffset));
-  p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, jump(futex_at + 1, futex_at + 4)));
-  // futex_at + 2: low half zero: the high half decides.
-  p.insns.push_back(load(kArg3LowOffset + 4));
-  p.insns.push_back(
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, jump(futex_at + 3, futex_allow_at), 0));
-  // futex_at + 4: the command, without FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME.
-  p.insns.push_back(load(kArg1LowOffset));
-  p.insns.push_back(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(FUTEX_CMD_MASK)));
-  for (size_t i = 0; i < cmds.size(); ++i) {
-    const size_t here = futex_at + 6 + i;
-    p.insns.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cmds[i], jump(here, trace_at), 0));
-  }
-  p.insns.push_back(ret(SECCOMP_RET_ALLOW));
-  p.insns.push_back(ret(SECCOMP_RET_TRACE | kTraceDataTimeCall));
+  append_time_section(p, time_calls, clocks);
   return p;
 }
 

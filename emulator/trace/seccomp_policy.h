@@ -75,11 +75,13 @@ enum class TimeCalls {
 //  - x86-64 seccomp() and prctl(PR_SET_SECCOMP) → TRACE, kTraceDataSeccompInstall;
 //  - x86-64 clone with CLONE_UNTRACED in its flags → TRACE, kTraceDataUntracedClone;
 //  - with TimeCalls other than kNone, the clock syscalls it names made from anywhere but the
-//    page → TRACE, kTraceDataTimeCall (futex only for its timed waits);
+//    page → TRACE, kTraceDataTimeCall (clock_gettime and clock_nanosleep only for the clocks
+//    in `clocks`, futex only for its timed waits: append_time_section in the .cc);
 //  - everything else, every other architecture (i386 `int $0x80`) and x32 → ALLOW.
 // libseccomp cannot compare the instruction pointer: the program is written by hand.
+// `clocks`: a bit per clock id the transform changes (ClockTransform::transforms).
 BpfProgram vsyscall_filter(VsyscallAction vsyscall = VsyscallAction::kTrace,
-                           TimeCalls time = TimeCalls::kNone);
+                           TimeCalls time = TimeCalls::kNone, uint32_t clocks = 0);
 
 // The syscalls TimeCalls stops (x86-64 numbers), futex excepted.
 std::vector<long> time_call_numbers(TimeCalls time);

@@ -418,6 +418,14 @@ namespace {
 
 constexpr uint32_t kTraceTime = SECCOMP_RET_TRACE | kTraceDataTimeCall;
 constexpr uint64_t kText = 0x401000;
+// What --rate makes of the clock ids (every wall and monotonic clock), and what --time does.
+constexpr uint32_t kAllClocks = (1u << CLOCK_REALTIME) | (1u << CLOCK_MONOTONIC) |
+                                (1u << CLOCK_MONOTONIC_RAW) | (1u << CLOCK_REALTIME_COARSE) |
+                                (1u << CLOCK_MONOTONIC_COARSE) | (1u << CLOCK_BOOTTIME) |
+                                (1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_BOOTTIME_ALARM) |
+                                (1u << CLOCK_TAI);
+constexpr uint32_t kRealtimeClocks = (1u << CLOCK_REALTIME) | (1u << CLOCK_REALTIME_COARSE) |
+                                     (1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_TAI);
 
 seccomp_data futex_data(uint64_t op, uint64_t timeout) {
   seccomp_data d = data(SYS_futex, kText, AUDIT_ARCH_X86_64, 0x7000, op);
@@ -437,7 +445,7 @@ TEST(SeccompPolicyTime, NoTransformStopsNoClockCall) {
 
 TEST(SeccompPolicyTime, AbsoluteStopsReadsAndDeadlinesOnly) {
   for (VsyscallAction action : {VsyscallAction::kTrace, VsyscallAction::kTrap}) {
-    const BpfProgram p = vsyscall_filter(action, TimeCalls::kAbsolute);
+    const BpfProgram p = vsyscall_filter(action, TimeCalls::kAbsolute, kAllClocks);
     for (long nr : {SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_nanosleep,
                     SYS_timerfd_settime, SYS_timer_settime})
       EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kTraceTime) << syscall_name(nr);
@@ -467,7 +475,7 @@ TEST(SeccompPolicyTime, AbsoluteStopsReadsAndDeadlinesOnly) {
 }
 
 TEST(SeccompPolicyTime, ScaledAlsoStopsRelativeTimeouts) {
-  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled);
+  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled, kAllClocks);
   for (long nr : time_call_numbers(TimeCalls::kScaled))
     EXPECT_EQ(run_bpf(p, data(static_cast<int>(nr), kText)), kTraceTime) << syscall_name(nr);
   EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_PRIVATE, 0x7100)), kTraceTime);
@@ -481,13 +489,37 @@ TEST(SeccompPolicyTime, ScaledAlsoStopsRelativeTimeouts) {
   }
 }
 
+TEST(SeccompPolicyTime, OnlyTransformedClocksStop) {
+  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kAbsolute, kRealtimeClocks);
+  auto clock_call = [&](long nr, uint64_t clock) {
+    return run_bpf(p, data(static_cast<int>(nr), kText, AUDIT_ARCH_X86_64, clock));
+  };
+  for (long nr : {SYS_clock_gettime, SYS_clock_nanosleep}) {
+    for (int c : {CLOCK_REALTIME, CLOCK_REALTIME_COARSE, CLOCK_TAI, CLOCK_REALTIME_ALARM})
+      EXPECT_EQ(clock_call(nr, static_cast<uint64_t>(c)), kTraceTime) << nr << " clock " << c;
+    for (int c : {CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID,
+                  CLOCK_MONOTONIC_RAW, CLOCK_BOOTTIME, 16, 31})
+      EXPECT_EQ(clock_call(nr, static_cast<uint64_t>(c)), kAllow) << nr << " clock " << c;
+    // A pid's CPU clock (negative ids; the kernel reads an int).
+    EXPECT_EQ(clock_call(nr, static_cast<uint32_t>(-6)), kAllow);
+  }
+  // MONOTONIC not transformed: a monotonic futex deadline runs, a REALTIME one stops.
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET_PRIVATE, 0x7100)), kAllow);
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 0x7100)),
+            kTraceTime);
+  EXPECT_EQ(run_bpf(p, futex_data(FUTEX_LOCK_PI_PRIVATE, 0x7100)), kTraceTime);
+  EXPECT_EQ(run_bpf(p, futex_data(13 | FUTEX_PRIVATE_FLAG, 0x7100)), kAllow);  // LOCK_PI2
+  EXPECT_EQ(run_bpf(p, futex_data(13 | FUTEX_CLOCK_REALTIME, 0x7100)), kTraceTime);
+}
+
 TEST(SeccompPolicyTime, KernelAcceptsTheFilterAndStopsAClockRead) {
   // No tracer: a TRACE result fails the call with ENOSYS, an ALLOW runs it.
-  const BpfProgram scaled = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled);
+  const BpfProgram scaled = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled, kAllClocks);
   const int status = in_filtered_child(
       [] {
         timespec ts;
         if (syscall(SYS_clock_gettime, CLOCK_REALTIME, &ts) != -1 || errno != ENOSYS) return 1;
+        if (syscall(SYS_clock_gettime, CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) return 4;
         if (syscall(SYS_getppid) <= 0) return 2;
         int word = 0;
         if (syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0) != 0) return 3;
