@@ -219,6 +219,7 @@ class Engine {
   void count_patched_calls();
 
   EngineOptions opts_;
+  bool warned_clock_set_ = false;  // time_stops.cc: one warning per run
   Report& report_;
   Recorder recorder_{report_};
   Disassembler disasm_;

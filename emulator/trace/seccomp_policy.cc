@@ -143,7 +143,8 @@ void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
   const bool monotonic = (clocks >> CLOCK_MONOTONIC) & 1;
   Assembler a(p);
   for (long nr : time_call_numbers(time_calls)) {
-    const bool by_clock = nr == SYS_clock_gettime || nr == SYS_clock_nanosleep;
+    const bool by_clock =
+        nr == SYS_clock_gettime || nr == SYS_clock_nanosleep || nr == SYS_clock_settime;
     a.jump(kJeq, static_cast<uint32_t>(nr), by_clock ? kClockArg : kTrace, -1);
   }
   a.jump(kJeq, SYS_futex, kFutex, -1);
@@ -261,7 +262,7 @@ std::vector<long> time_call_numbers(TimeCalls time) {
   std::vector<long> n;
   if (time == TimeCalls::kNone) return n;
   n = {SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_nanosleep, SYS_timerfd_settime,
-       SYS_timer_settime};
+       SYS_timer_settime, SYS_clock_settime, SYS_settimeofday, SYS_adjtimex, SYS_clock_adjtime};
   if (time == TimeCalls::kScaled) {
     for (long x : std::initializer_list<long>{SYS_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_wait,
                    SYS_epoll_pwait, 441L /* epoll_pwait2 */, SYS_alarm, SYS_setitimer,

@@ -57,8 +57,9 @@ constexpr VsyscallAction vsyscall_action(vsyscall::Mode emulated, vsyscall::Host
 // Which clock syscalls stop, for a tree whose clocks are transformed (--time, --rate...).
 enum class TimeCalls {
   kNone,  // no transform: none (no cost)
-  // Reads (clock_gettime, gettimeofday, time) and waits on absolute deadlines
-  // (clock_nanosleep, timerfd_settime, timer_settime, futex waits with a timeout).
+  // Reads (clock_gettime, gettimeofday, time), waits on absolute deadlines (clock_nanosleep,
+  // timerfd_settime, timer_settime, futex waits with a timeout), and attempts to set the
+  // clock (clock_settime, settimeofday, adjtimex, clock_adjtime).
   kAbsolute,
   // Also every relative timeout, scaled by the rate: nanosleep, poll, ppoll, select,
   // pselect6, epoll_wait, epoll_pwait, epoll_pwait2, alarm, setitimer, getitimer,

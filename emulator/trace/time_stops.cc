@@ -10,6 +10,7 @@
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
+#include <sys/timex.h>
 #include <time.h>
 
 #include <cerrno>
@@ -21,6 +22,7 @@
 #include "emulator/trace/engine.h"
 #include "emulator/trace/process_memory.h"
 #include "emulator/trace/ptrace_ops.h"
+#include "emulator/trace/seccomp_policy.h"
 #include "vdso/clock_read.h"
 
 namespace emulator {
@@ -315,6 +317,27 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
         w.rsi = scratch;
       }
       return wait_with(w, old ? kItimerval : kNoOut, old, old, CLOCK_MONOTONIC);
+    }
+    case SYS_clock_settime:
+    case SYS_settimeofday:
+    case SYS_adjtimex:
+    case SYS_clock_adjtime: {
+      // The tree's timeline is fixed: setting the clock would set the host's real one with a
+      // virtual value. Refused as for a process without CAP_SYS_TIME; reading adjtimex's state
+      // (modes 0) and setting only the timezone run as usual.
+      timex tx{};
+      const uint64_t tx_addr = nr == SYS_adjtimex ? regs.rdi : nr == SYS_clock_adjtime ? regs.rsi : 0;
+      if (nr == SYS_clock_adjtime && !tf.transforms(static_cast<int>(regs.rdi))) break;
+      if (tx_addr != 0 && read_struct(mem, tx_addr, tx) && tx.modes == 0) break;
+      if (nr == SYS_settimeofday && regs.rdi == 0) break;
+      if (!warned_clock_set_) {
+        warned_clock_set_ = true;
+        VDSORUN_LOG(kWarn,
+                    "pid %d: %s refused (EPERM): the clocks are virtual (--time, --offset, "
+                    "--rate, --freeze) and the host's are not the program's to set",
+                    t.tid, syscall_name(nr).c_str());
+      }
+      return answer(-EPERM);
     }
     default:
       break;

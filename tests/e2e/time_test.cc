@@ -359,5 +359,23 @@ TEST(TimeLimits, FileTimestampsStayReal) {
   unlink(file.c_str());
 }
 
+// Setting the clock under a transform would set the host's with a virtual value: refused
+// (EPERM) for every program, root included; reading adjtimex's state still works.
+TEST(TimeLimits, SettingTheClockIsRefused) {
+  const int64_t before = real_now_s();
+  Timed t = run_timed({"date", "-s", "2030-01-01T00:00:00Z"}, {"--offset=+1d"});
+  EXPECT_TRUE(t.outcome.result.exited && t.outcome.result.exit_code != 0) << describe(t);
+  EXPECT_NE(t.outcome.result.err.find("not permitted"), std::string::npos) << describe(t);
+  EXPECT_NE(t.outcome.result.err.find("EPERM"), std::string::npos) << describe(t);
+  EXPECT_NEAR(static_cast<double>(real_now_s()), static_cast<double>(before), 30);
+  Timed q = run_timed({"python3", "-c",
+                       "import ctypes\n"
+                       "buf = (ctypes.c_long * 32)()\n"
+                       "print(ctypes.CDLL(None).adjtimex(buf))"},
+                      {"--offset=+1d"});
+  ASSERT_TRUE(ok(q)) << describe(q);
+  EXPECT_GE(std::atoi(q.outcome.result.out.c_str()), 0) << describe(q);
+}
+
 }  // namespace
 }  // namespace e2e
