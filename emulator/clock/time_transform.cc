@@ -33,7 +33,7 @@ std::string format_utc(int64_t ns) {
   }
   const time_t t = static_cast<time_t>(sec);
   struct tm tm {};
-  if (gmtime_r(&t, &tm) == nullptr) return "@" + std::to_string(sec);
+  if (gmtime_r(&t, &tm) == nullptr) return std::string("@").append(std::to_string(sec));
   char buf[64];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
   std::string out = buf;
@@ -62,20 +62,22 @@ ClockTransform ClockTransform::build(const TimeControl& control, const ClockRead
   t.realtime_ = Map{start.realtime, real_out, control.freeze ? 0 : mult};
   t.tai_ = Map{start.tai, start.tai + (real_out - start.realtime), control.freeze ? 0 : mult};
 
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on chained operator+ (release build).
   std::string d;
   if (control.freeze) {
-    d = "REALTIME frozen at " + format_utc(real_out);
+    d.append("REALTIME frozen at ").append(format_utc(real_out));
   } else if (control.realtime_start_ns || control.realtime_offset_ns != 0) {
-    d = "REALTIME from " + format_utc(real_out);
+    d.append("REALTIME from ").append(format_utc(real_out));
   }
   if (control.realtime_offset_ns != 0) {
-    d += " (offset " + std::string(control.realtime_offset_ns > 0 ? "+" : "-") +
-         rate_text(std::fabs(static_cast<double>(control.realtime_offset_ns)) / 1e9) + " s)";
+    d.append(" (offset ").append(control.realtime_offset_ns > 0 ? "+" : "-");
+    d.append(rate_text(std::fabs(static_cast<double>(control.realtime_offset_ns)) / 1e9));
+    d.append(" s)");
   }
   if (control.rate != 1.0) {
-    if (!d.empty()) d += ", ";
-    d += (control.freeze ? "the monotonic clocks at rate " : "every clock at rate ") +
-         rate_text(control.rate);
+    if (!d.empty()) d.append(", ");
+    d.append(control.freeze ? "the monotonic clocks at rate " : "every clock at rate ");
+    d.append(rate_text(control.rate));
   }
   t.description_ = d;
   return t;
