@@ -116,13 +116,12 @@ TEST_P(TimeTarget, EveryReadPathShowsTheChosenTime) {
   }
 }
 
-// A program that keeps time() in 32 bits sees it wrap at 2038-01-19T03:14:08Z.
-TEST_P(TimeTarget, SeesThe2038Rollover) {
-  const std::string probe = path();
-  ASSERT_FALSE(probe.empty());
-  // 14 virtual seconds at rate 5: under 3 s of wall time.
-  const Timed t = run_timed({probe, "t32", "14"},
-                            {std::string("--time=") + kWhen2038Text, "--rate=5"});
+// `program t32 14` under --time=2038-01-19T03:13:57Z --rate=5 prints 14 32-bit seconds a
+// virtual second apart: they must wrap at 2038-01-19T03:14:08Z (2^31), in under 3 s of wall time.
+void check_rollover(const std::string& program, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> options = {std::string("--time=") + kWhen2038Text, "--rate=5"};
+  options.insert(options.end(), extra.begin(), extra.end());
+  const Timed t = run_timed({program, "t32", "14"}, options);
   ASSERT_TRUE(ok(t)) << describe(t);
   const auto values = records_of(t.records, "t32");
   ASSERT_EQ(values.size(), 14u) << describe(t);
@@ -141,6 +140,13 @@ TEST_P(TimeTarget, SeesThe2038Rollover) {
   }
   EXPECT_TRUE(wrapped) << describe(t);
   EXPECT_LT(t.wall_s, 8.0) << "14 virtual seconds at rate 5\n" << describe(t);
+}
+
+// A program that keeps time() in 32 bits sees it wrap at 2038-01-19T03:14:08Z.
+TEST_P(TimeTarget, SeesThe2038Rollover) {
+  const std::string probe = path();
+  ASSERT_FALSE(probe.empty());
+  check_rollover(probe);
 }
 
 // --rate=10: a 2 s sleep takes about 0.2 s and the program sees 2 s pass.
@@ -261,6 +267,15 @@ TEST(TimeGo, SeesTheChosenTimeAndScaledSleeps) {
   EXPECT_GE(s->num("mono_ms"), 2000) << s->line;
   EXPECT_LT(s->num("mono_ms"), 4000) << s->line;
   EXPECT_LT(sl.wall_s, 2.0) << describe(sl);
+
+  check_rollover(go);
+
+  const Timed spin = run_timed({go, "spin", "200000"}, {"--freeze=2000-01-01T00:00:00Z"});
+  ASSERT_TRUE(ok(spin)) << describe(spin);
+  const Record* f = find_record(spin.records, "spin");
+  ASSERT_NE(f, nullptr) << describe(spin);
+  EXPECT_EQ(f->num("min"), 946684800 * kNs) << f->line;
+  EXPECT_EQ(f->num("max"), 946684800 * kNs) << f->line;
 }
 
 // glibc <= 2.13 style: time() and gettimeofday() through the vsyscall page, in every mode
@@ -281,6 +296,15 @@ TEST(TimeLegacy, VsyscallPageShowsTheChosenTime) {
       EXPECT_LE(r->num("gtod_s"), kWhen2038 + 5) << mode << " " << r->line;
     }
   }
+  check_rollover(program("legacy_time"));
+  const Timed spin = run_timed({program("legacy_time"), "spin", "100000"},
+                               {"--freeze=2000-01-01T00:00:00Z"});
+  ASSERT_TRUE(ok(spin)) << describe(spin);
+  const Record* f = find_record(spin.records, "spin");
+  ASSERT_NE(f, nullptr) << describe(spin);
+  EXPECT_EQ(f->num("min_us"), 946684800000000) << f->line;
+  EXPECT_EQ(f->num("max_us"), 946684800000000) << f->line;
+
   // --vsyscall=none still faults: time control does not answer what the kernel would not.
   const Timed none = run_timed({program("legacy_time")},
                                {"--vsyscall=none", std::string("--time=") + kWhen2038Text});

@@ -2,10 +2,13 @@
 // libc) sees under vdsorun --time/--rate/--freeze. Lines as the C probes'.
 //   now        time.Now() (wall seconds and nanoseconds)
 //   sleep MS   time.Sleep(MS): the wall and monotonic time it took, as the program sees it
+//   spin N     N calls of time.Now(): the smallest and largest wall clock value
+//   t32 N      N lines of the wall clock's seconds as a 32-bit integer, a second apart
 package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"time"
@@ -27,6 +30,27 @@ func main() {
 		mono := time.Since(start)
 		wall := time.Now().Round(0).Sub(start.Round(0))
 		fmt.Printf("sleep mono_ms=%d rt_ms=%d\n", mono.Milliseconds(), wall.Milliseconds())
+	case "spin":
+		n, _ := strconv.Atoi(os.Args[2])
+		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+		for i := 0; i < n; i++ {
+			v := time.Now().UnixNano()
+			if v < lo {
+				lo = v
+			}
+			if v > hi {
+				hi = v
+			}
+		}
+		fmt.Printf("spin min=%d max=%d\n", lo, hi)
+	case "t32":
+		n, _ := strconv.Atoi(os.Args[2])
+		for i := 0; i < n; i++ {
+			fmt.Printf("t32 value=%d\n", int32(time.Now().Unix()))
+			if i+1 < n {
+				time.Sleep(time.Second)
+			}
+		}
 	default:
 		os.Exit(2)
 	}
