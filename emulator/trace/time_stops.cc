@@ -292,14 +292,21 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
       return wait_with(w, kTimeval, scratch, regs.r8, CLOCK_MONOTONIC);
     }
     case SYS_alarm: {
+      // alarm() counts whole seconds, too coarse for a scaled one (alarm(2) at rate 10 is
+      // 0.2 s): it becomes setitimer(ITIMER_REAL) (the kernel's alarm is that timer), with the
+      // old value written below the new one for the seconds alarm returns.
       if (!tf.scales(CLOCK_MONOTONIC)) break;
-      Gpr w = regs;
       const uint32_t sec = static_cast<uint32_t>(regs.rdi);
-      if (sec != 0) {
-        const int64_t real = tf.real_duration(CLOCK_MONOTONIC, int64_t{sec} * kNs);
-        w.rdi = static_cast<uint64_t>(std::max<int64_t>(1, (real + kNs / 2) / kNs));
-      }
-      return wait_with(w, kAlarmSeconds, 0, 0, CLOCK_MONOTONIC);
+      itimerval it{};
+      it.it_value = timeval_of(tf.real_duration(CLOCK_MONOTONIC, int64_t{sec} * kNs));
+      const uint64_t old = scratch - 32;
+      if (!write_struct(mem, scratch, it)) break;
+      Gpr w = regs;
+      w.orig_rax = SYS_setitimer;  // seccomp runs the filters again: our TRACE then allows
+      w.rdi = ITIMER_REAL;
+      w.rsi = scratch;
+      w.rdx = old;
+      return wait_with(w, kAlarmSeconds, old, 0, CLOCK_MONOTONIC);
     }
     case SYS_setitimer:
     case SYS_getitimer: {
@@ -397,9 +404,19 @@ Resume Engine::on_time_call_exit(Tracee& t) {
       }
       break;
     }
-    case kAlarmSeconds:
-      if (ret > 0) w.rax = static_cast<uint64_t>(std::max<int64_t>(1, (back(ret * kNs) + kNs / 2) / kNs));
+    case kAlarmSeconds: {
+      // What alarm() returns: the old timer's seconds, rounded to the nearest, at least 1 if
+      // it was armed (kernel/time/itimer.c, alarm_setitimer).
+      w.orig_rax = SYS_alarm;
+      itimerval it{};
+      if (ret == 0 && read_struct(mem, e.kernel_out, it)) {
+        const timeval left = timeval_of(back(ns_of(it.it_value)));
+        int64_t secs = left.tv_sec + (left.tv_usec >= 500000 ? 1 : 0);
+        if (secs == 0 && (left.tv_sec != 0 || left.tv_usec != 0)) secs = 1;
+        w.rax = static_cast<uint64_t>(secs);
+      }
       break;
+    }
     default:
       break;
   }

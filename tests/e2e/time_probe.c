@@ -11,8 +11,9 @@
 //   waits MS      each absolute wait on virtual now + MS: clock_nanosleep(TIMER_ABSTIME) on
 //                 REALTIME and MONOTONIC, timerfd and timer_settime ABSTIME on REALTIME, a
 //                 pthread_cond_timedwait on REALTIME (futex FUTEX_CLOCK_REALTIME); and the
-//                 relative ones scaled by --rate: poll, select, epoll_wait, futex via
-//                 sem_timedwait-free FUTEX_WAIT; each line says the virtual time it took
+//                 relative ones scaled by --rate: poll, select, epoll_wait, FUTEX_WAIT,
+//                 setitimer(ITIMER_REAL), alarm (MS a multiple of 1000); each line says the
+//                 virtual time it took
 //   fork          `now` here, then in a child that execs this program again
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -131,6 +132,15 @@ static void waits(int ms) {
   int word = 0;
   struct timespec rel = {ms / 1000, (ms % 1000) * 1000000L};
   WAIT("futex_wait", syscall(SYS_futex, &word, PROBE_FUTEX_WAIT_PRIVATE, 0, &rel, NULL, 0));
+
+  // SIGALRM from setitimer(ITIMER_REAL), and from alarm() (whole seconds only).
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  sigprocmask(SIG_BLOCK, &alrm, NULL);
+  struct itimerval itv = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
+  WAIT("setitimer", (setitimer(ITIMER_REAL, &itv, NULL), sigwait(&alrm, &sig), sig));
+  if (ms >= 1000 && ms % 1000 == 0) WAIT("alarm", (alarm((unsigned)(ms / 1000)), sigwait(&alrm, &sig), sig));
 }
 
 int main(int argc, char** argv) {

@@ -166,20 +166,20 @@ TEST_P(TimeTarget, RateScalesSleepsAndClocks) {
 }
 
 // --rate=10: each absolute deadline 2 virtual seconds ahead (clock_nanosleep, timerfd, POSIX
-// timer, pthread_cond_timedwait) and each relative timeout (poll, select, epoll, futex) ends
-// after 2 virtual seconds, 0.2 s of wall time each.
+// timer, pthread_cond_timedwait) and each relative timeout (poll, select, epoll, futex,
+// setitimer, alarm) ends after 2 virtual seconds, 0.2 s of wall time each.
 TEST_P(TimeTarget, RateScalesEveryKindOfWait) {
   const std::string probe = path();
   ASSERT_FALSE(probe.empty());
   const Timed t = run_timed({probe, "waits", "2000"}, {"--rate=10"});
   ASSERT_TRUE(ok(t)) << describe(t);
   const auto waits = records_of(t.records, "wait");
-  EXPECT_EQ(waits.size(), 9u) << describe(t);
+  EXPECT_EQ(waits.size(), 11u) << describe(t);
   for (const Record& w : waits) {
     EXPECT_GE(w.num("ms"), 1990) << w.line;
     EXPECT_LT(w.num("ms"), 4000) << w.line;
   }
-  EXPECT_LT(t.wall_s, 0.2 * 9 + 3.0) << describe(t);
+  EXPECT_LT(t.wall_s, 0.2 * 11 + 3.0) << describe(t);
 }
 
 // --offset=+1y: absolute REALTIME deadlines are the virtual instant, not a year away.
@@ -189,7 +189,7 @@ TEST_P(TimeTarget, DeadlinesFollowAnOffset) {
   const Timed t = run_timed({probe, "waits", "300"}, {"--offset=+1y"}, Vdso::kInject, 30);
   ASSERT_TRUE(ok(t)) << describe(t);
   const auto waits = records_of(t.records, "wait");
-  EXPECT_EQ(waits.size(), 9u) << describe(t);
+  EXPECT_EQ(waits.size(), 10u) << describe(t);
   for (const Record& w : waits) {
     EXPECT_GE(w.num("ms"), 290) << w.line;
     EXPECT_LT(w.num("ms"), 2000) << w.line;
