@@ -152,6 +152,7 @@ void Report::new_image(pid_t pid, const std::string& executable, const std::stri
 }
 
 bool Report::empty() const {
+  if (!attach_.empty()) return false;
   for (const ProcessReport& p : images_) {
     if (!p.entries.empty() || p.other_calls || p.reads) return false;
   }
@@ -189,13 +190,15 @@ void Report::write_text(std::ostream& out) const {
     }
   }
   if (!exit_.empty()) out << "  program " << exit_ << "\n";
+  if (!attach_.empty()) out << "  " << attach_ << "\n";
 }
 
 void Report::write_json(std::ostream& out) const {
   out << "{\n  \"version\": 1,\n  \"mode\": " << json_string(mode_)
       << ",\n  \"host_mode\": " << json_string(host_mode_)
-      << ",\n  \"vdso\": " << json_string(vdso_mode_) << ",\n  \"exit\": " << json_string(exit_)
-      << ",\n  \"processes\": [";
+      << ",\n  \"vdso\": " << json_string(vdso_mode_) << ",\n  \"exit\": " << json_string(exit_);
+  if (!attach_.empty()) out << ",\n  \"attach\": " << json_string(attach_);
+  out << ",\n  \"processes\": [";
   bool first_p = true;
   for (const ProcessReport& p : images_) {
     out << (first_p ? "\n" : ",\n") << "    {\"pid\": " << p.pid

@@ -95,6 +95,8 @@ class Report {
     vdso_mode_ = std::move(vdso_mode);
   }
   void set_exit(std::string how) { exit_ = std::move(how); }
+  // vdsorun -p: which processes were attached and how it ended (one line of the report).
+  void set_attach(std::string what) { attach_ = std::move(what); }
   bool empty() const;
 
   // Resolves symbols (reads the modules' ELF files), then writes.
@@ -105,7 +107,7 @@ class Report {
  private:
   std::vector<ProcessReport> images_;
   std::map<pid_t, size_t> current_;  // pid -> index of its current image
-  std::string mode_, host_mode_, vdso_mode_, exit_;
+  std::string mode_, host_mode_, vdso_mode_, exit_, attach_;
 };
 
 }  // namespace emulator
