@@ -10,6 +10,7 @@
 // working after it has gone.
 // Commands on stdin, one per line:
 //   run PROGRAM [ARGS...]   fork, exec PROGRAM, wait for it; prints `child exit=N`
+//   stats MARK              prints `MARK calls=C call_faults=F reads=R read_faults=G` so far
 //   (end of input)          stop the threads, check them, print the totals, exit 0
 // Prints `OK attach_loop threads=N calls=C call_faults=F reads=R read_faults=G`.
 #include <errno.h>
@@ -93,31 +94,31 @@ static void* run(void* arg) {
       if (us < prev_us) return w->error = "gettimeofday went backwards", NULL;
       if (!tracee_time_plausible(tv.tv_sec)) return w->error = "gettimeofday implausible", NULL;
       prev_us = us;
-      w->calls++;
+      __atomic_add_fetch(&w->calls, 1, __ATOMIC_RELAXED);
     } else {
-      w->call_faults++;
+      __atomic_add_fetch(&w->call_faults, 1, __ATOMIC_RELAXED);
     }
     if (guarded(kTime, &r, NULL, NULL)) {
       if (r < prev_t) return w->error = "time went backwards", NULL;
       if (!tracee_time_plausible(r)) return w->error = "time implausible", NULL;
       prev_t = r;
-      w->calls++;
+      __atomic_add_fetch(&w->calls, 1, __ATOMIC_RELAXED);
     } else {
-      w->call_faults++;
+      __atomic_add_fetch(&w->call_faults, 1, __ATOMIC_RELAXED);
     }
     unsigned cpu = ~0u;
     if (guarded(kGetcpu, &r, NULL, &cpu)) {
       if (r != 0) return w->error = "getcpu failed", NULL;
       if (cpu >= (unsigned long)w->ncpus) return w->error = "getcpu cpu out of range", NULL;
-      w->calls++;
+      __atomic_add_fetch(&w->calls, 1, __ATOMIC_RELAXED);
     } else {
-      w->call_faults++;
+      __atomic_add_fetch(&w->call_faults, 1, __ATOMIC_RELAXED);
     }
     if (guarded(kRead, &r, NULL, NULL)) {
       if ((uint64_t)r != image) return w->error = "the read did not return the page image", NULL;
-      w->reads++;
+      __atomic_add_fetch(&w->reads, 1, __ATOMIC_RELAXED);
     } else {
-      w->read_faults++;
+      __atomic_add_fetch(&w->read_faults, 1, __ATOMIC_RELAXED);
     }
     if (k % 16 == 15) {
       struct timespec pause = {0, 1000000};
@@ -168,6 +169,17 @@ int main(int argc, char** argv) {
   char line[512];
   while (fgets(line, sizeof line, stdin)) {
     if (strncmp(line, "run ", 4) == 0) run_child(line + 4);
+    if (strncmp(line, "stats ", 6) == 0) {
+      long c = 0, cf = 0, r = 0, rf = 0;
+      for (long k = 0; k < n; ++k) {
+        c += __atomic_load_n(&w[k].calls, __ATOMIC_RELAXED);
+        cf += __atomic_load_n(&w[k].call_faults, __ATOMIC_RELAXED);
+        r += __atomic_load_n(&w[k].reads, __ATOMIC_RELAXED);
+        rf += __atomic_load_n(&w[k].read_faults, __ATOMIC_RELAXED);
+      }
+      line[strcspn(line, "\n")] = '\0';
+      tracee_say("%s calls=%ld call_faults=%ld reads=%ld read_faults=%ld", line + 6, c, cf, r, rf);
+    }
   }
   g_stop = 1;
   long calls = 0, call_faults = 0, reads = 0, read_faults = 0;
