@@ -164,7 +164,7 @@ std::string attach_summary(const std::vector<emulator::AttachedProcess>& attache
     const char* name = sigabbrev_np(detach_sig);
     s.append("; detached on SIG").append(name ? name : "?");
   } else {
-    s.append("; detached when they had all ended");
+    s.append("; they all ended while attached");
   }
   if (host != vsyscall::HostMode::kNone)
     s.append("; on this vsyscall=")
