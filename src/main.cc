@@ -28,6 +28,7 @@
 #include "scan/scan_command.h"
 #include "src/detach_signals.h"
 #include "src/options.h"
+#include "src/scan_cross_check.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"
 
@@ -311,6 +312,7 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
     report.set_exit(describe_status(status));
   }
 
+  if (!report.empty() && (!opts.quiet || opts.report_file)) cli::mark_scan_misses(report);
   if (!opts.quiet && !report.empty()) {
     report.resolve_symbols();
     std::ostringstream text;

@@ -68,6 +68,7 @@ std::string site_text(const SiteStats& s) {
   } else if (!s.not_patched.empty()) {
     t.append("; not patched: ").append(s.not_patched);
   }
+  if (s.scan_missed) t.append("; `vdsorun scan` of this file does not find this site");
   return t;
 }
 
@@ -91,6 +92,7 @@ void site_json(std::ostream& out, const SiteStats& s, const char* addr_key) {
     out << "null";
   }
   if (!s.not_patched.empty()) out << ", \"not_patched\": " << json_string(s.not_patched);
+  if (s.scan_missed) out << ", \"scan_missed\": true";
   out << "}";
 }
 
