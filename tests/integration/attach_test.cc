@@ -343,6 +343,36 @@ TEST(Attach, FollowsAForkAndExecThenDetaches) {
   EXPECT_TRUE(exec_seen) << "the exec'd child is not in the report";
 }
 
+TEST(Attach, AttachTreeTakesTheExistingChildrenToo) {
+  Background prog({program("attach_loop"), "2"});
+  start_loop(prog);
+  // A child started before vdsorun comes: 2 threads for 6 seconds (time enough to attach in a
+  // guest under TCG).
+  prog.send("start " + program("attach_loop") + " 2 6");
+  ASSERT_TRUE(prog.wait_for_out("started pid=")) << prog.out();
+  const pid_t child = static_cast<pid_t>(field(prog.out(), "pid"));
+  ASSERT_GT(child, 0);
+  Background v({vdsorun_path(), "-v", "--attach-tree", "-p", std::to_string(prog.pid())});
+  attach(v, prog.pid());
+  ASSERT_TRUE(v.wait_for_err("attached to process " + std::to_string(child))) << v.err();
+  EXPECT_TRUE(all_traced_by(child, v.pid()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  ASSERT_EQ(kill(v.pid(), SIGTERM), 0);
+  const int vs = v.wait(30);
+  EXPECT_TRUE(WIFEXITED(vs) && WEXITSTATUS(vs) == 0) << vs << "\n" << v.err();
+  EXPECT_NE(v.err().find("and its descendants " + std::to_string(child)), std::string::npos)
+      << v.err();
+  EXPECT_TRUE(none_traced(prog.pid()));
+  EXPECT_TRUE(none_traced(child));
+  prog.close_stdin();
+  const int ps = prog.wait(30);
+  EXPECT_TRUE(WIFEXITED(ps) && WEXITSTATUS(ps) == 0) << prog.out() << prog.err();
+  // The child's own totals, then its exit status, then the parent's.
+  EXPECT_NE(prog.out().find("OK attach_loop threads=2 "), std::string::npos) << prog.out();
+  EXPECT_NE(prog.out().find("child exit=0\nOK attach_loop threads=2 "), std::string::npos)
+      << prog.out();
+}
+
 TEST(Attach, ProgramOutlivesAKilledVdsorun) {
   Background prog({program("attach_loop"), "3"});
   start_loop(prog);

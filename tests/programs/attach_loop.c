@@ -1,6 +1,7 @@
 // A busy multi-threaded program for the tests of vdsorun -p: it runs before vdsorun attaches,
 // while it is attached, and after it has detached.
-//   attach_loop [-n] [NTHREADS]   (default 4 threads)
+//   attach_loop [-n] [NTHREADS [SECONDS]]   (default 4 threads; with SECONDS, stdin is not read:
+//                                           the threads run that long, then the totals)
 // Prints `ready threads=N` once its threads run. Each thread loops over the three legacy
 // calls (glibc's `mov $entry,%rax; call *%rax`, attach_loop.S) and an 8-byte read of the
 // page, each under a SIGSEGV guard, and checks every answer it gets: gettimeofday and time
@@ -11,6 +12,8 @@
 // Commands on stdin, one per line:
 //   run PROGRAM [ARGS...]   fork, exec PROGRAM, wait for it; prints `child exit=N`
 //   stats MARK              prints `MARK calls=C call_faults=F reads=R read_faults=G` so far
+//   start PROGRAM [ARGS...] fork and exec PROGRAM (stdin /dev/null) without waiting; prints
+//                           `started pid=N`; at the end of input it is waited for (`child exit=N`)
 //   (end of input)          stop the threads, check them, print the totals, exit 0
 // Prints `OK attach_loop threads=N calls=C call_faults=F reads=R read_faults=G`.
 #include <errno.h>
@@ -128,18 +131,10 @@ static void* run(void* arg) {
   return NULL;
 }
 
-static void run_child(char* line) {
-  char* argv[16];
-  int n = 0;
-  for (char* tok = strtok(line, " \n"); tok && n < 15; tok = strtok(NULL, " \n")) argv[n++] = tok;
-  argv[n] = NULL;
-  if (n == 0) tracee_fail("attach_loop: run needs a program");
-  pid_t pid = fork();
-  if (pid < 0) tracee_fail("fork: %s", strerror(errno));
-  if (pid == 0) {
-    execv(argv[0], argv);
-    _exit(127);
-  }
+static pid_t g_started[16];
+static int g_nstarted;
+
+static void wait_child(pid_t pid) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -149,10 +144,32 @@ static void run_child(char* line) {
     tracee_say("child signal=%d", WTERMSIG(status));
 }
 
+static void run_child(char* line, int wait) {
+  char* argv[16];
+  int n = 0;
+  for (char* tok = strtok(line, " \n"); tok && n < 15; tok = strtok(NULL, " \n")) argv[n++] = tok;
+  argv[n] = NULL;
+  if (n == 0) tracee_fail("attach_loop: run needs a program");
+  pid_t pid = fork();
+  if (pid < 0) tracee_fail("fork: %s", strerror(errno));
+  if (pid == 0) {
+    if (!wait) freopen("/dev/null", "r", stdin);
+    execv(argv[0], argv);
+    _exit(127);
+  }
+  if (wait) {
+    wait_child(pid);
+  } else {
+    if (g_nstarted < 16) g_started[g_nstarted++] = pid;
+    tracee_say("started pid=%d", (int)pid);
+  }
+}
+
 int main(int argc, char** argv) {
   int i = tracee_init(argc, argv);
   long n = i < argc ? strtol(argv[i], NULL, 10) : 4;
-  if (n < 1 || n > 64) tracee_usage("attach_loop [-n] [NTHREADS]");
+  long seconds = i + 1 < argc ? strtol(argv[i + 1], NULL, 10) : 0;
+  if (n < 1 || n > 64 || seconds < 0) tracee_usage("attach_loop [-n] [NTHREADS [SECONDS]]");
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_sigsegv;
@@ -167,8 +184,14 @@ int main(int argc, char** argv) {
   }
   tracee_say("ready threads=%ld", n);
   char line[512];
-  while (fgets(line, sizeof line, stdin)) {
-    if (strncmp(line, "run ", 4) == 0) run_child(line + 4);
+  if (seconds > 0) {
+    struct timespec run_for = {seconds, 0};
+    while (nanosleep(&run_for, &run_for) != 0 && errno == EINTR) {
+    }
+  }
+  while (seconds == 0 && fgets(line, sizeof line, stdin)) {
+    if (strncmp(line, "run ", 4) == 0) run_child(line + 4, 1);
+    if (strncmp(line, "start ", 6) == 0) run_child(line + 6, 0);
     if (strncmp(line, "stats ", 6) == 0) {
       long c = 0, cf = 0, r = 0, rf = 0;
       for (long k = 0; k < n; ++k) {
@@ -181,6 +204,7 @@ int main(int argc, char** argv) {
       tracee_say("%s calls=%ld call_faults=%ld reads=%ld read_faults=%ld", line + 6, c, cf, r, rf);
     }
   }
+  for (int k = 0; k < g_nstarted; ++k) wait_child(g_started[k]);
   g_stop = 1;
   long calls = 0, call_faults = 0, reads = 0, read_faults = 0;
   for (long k = 0; k < n; ++k) {
