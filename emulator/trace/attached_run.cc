@@ -6,12 +6,14 @@
 #include <sys/ptrace.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 
 #include "emulator/log.h"
 #include "emulator/trace/engine.h"
+#include "emulator/trace/maps.h"
 #include "emulator/trace/ptrace_ops.h"
 
 namespace emulator {
@@ -29,6 +31,10 @@ int Engine::run_attached(const std::vector<AttachedProcess>& processes) {
     report_.new_image(p.pid, n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?",
                       "attached while running: the kernel's vDSO");
     for (pid_t tid : p.threads) tracee(tid).tgid = p.pid;
+    // Without this a container's seccomp profile would keep every site unpatched, and on a
+    // none host each would fault again after the detach.
+    attach_filters_[p.pid] = std::max(
+        inherited_filters_, proc_status_field(p.pid, "Seccomp_filters").value_or(0));
   }
   loop();
   if (patcher_) count_patched_calls();

@@ -86,7 +86,13 @@ std::optional<vsyscall::VdsoFunctions> Engine::own_vdso_functions(pid_t pid) con
 }
 
 bool Engine::has_own_seccomp_filters(pid_t tid) const {
-  return proc_status_field(tid, "Seccomp_filters").value_or(-1) > inherited_filters_;
+  long baseline = inherited_filters_;
+  if (opts_.attached) {
+    const auto t = tracees_.find(tid);
+    const pid_t pid = t != tracees_.end() && t->second.tgid ? t->second.tgid : tid;
+    if (const auto b = attach_filters_.find(pid); b != attach_filters_.end()) baseline = b->second;
+  }
+  return proc_status_field(tid, "Seccomp_filters").value_or(-1) > baseline;
 }
 Engine::~Engine() = default;
 
@@ -315,6 +321,8 @@ Resume Engine::on_stop(Tracee& t, int status) {
 }
 
 void Engine::on_new_process(pid_t parent, pid_t child) {
+  if (const auto b = attach_filters_.find(parent); b != attach_filters_.end())
+    attach_filters_[child] = b->second;
   Process& p = process(parent);
   Process& c = processes_[child] = p;
   // The child's calls count at the parent's sites, in the same shared counters.

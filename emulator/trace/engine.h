@@ -234,6 +234,10 @@ class Engine {
   // Attach mode: the kernel vDSO's functions relative to its base (the same image in every
   // process of this kernel, read from vdsorun's own copy).
   std::optional<vsyscall::VdsoFunctions> kernel_vdso_functions_;
+  // Attach mode: the seccomp filters each process (thread group) had when vdsorun attached,
+  // inherited by the processes it forks: the environment's (a container's profile), not the
+  // program's own, so they do not keep its call sites from being patched.
+  std::unordered_map<pid_t, long> attach_filters_;
   // Attach mode, detaching: since when, and whether the stragglers were interrupted again.
   bool detaching_ = false;
   bool detach_forced_ = false;

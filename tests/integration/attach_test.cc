@@ -245,8 +245,13 @@ std::string stats(Background& prog, int n) {
   return o.substr(p, o.find('\n', p) - p);
 }
 
-TEST(Attach, BusyThreadsRunOnAfterSigtermDetach) {
+// Attaches to attach_loop mid-loop, detaches with SIGTERM, checks what it did before, during
+// and after. With `filter`, the program has a seccomp filter of its own from before the attach
+// (a container's profile): its sites are patched all the same.
+void busy_threads_run_on(bool filter) {
+  if (filter) setenv("ATTACH_LOOP_FILTER", "1", 1);
   Background prog({program("attach_loop"), "4"});
+  unsetenv("ATTACH_LOOP_FILTER");
   start_loop(prog);
   const std::string report = temp_report();
   Background v({vdsorun_path(), "-v", "-o", report, "-p", std::to_string(prog.pid())});
@@ -296,6 +301,14 @@ TEST(Attach, BusyThreadsRunOnAfterSigtermDetach) {
   EXPECT_NE(a->string.find("attached to process " + std::to_string(prog.pid())),
             std::string::npos)
       << a->string;
+}
+
+TEST(Attach, BusyThreadsRunOnAfterSigtermDetach) {
+  busy_threads_run_on(false);
+}
+
+TEST(Attach, BusyThreadsWithTheirOwnFilterRunOnAfterSigtermDetach) {
+  busy_threads_run_on(true);
 }
 
 TEST(Attach, FollowsAForkAndExecThenDetaches) {
