@@ -170,8 +170,9 @@ std::string attach_summary(const std::vector<emulator::AttachedProcess>& attache
   if (host != vsyscall::HostMode::kNone)
     s.append("; on this vsyscall=")
         .append(vsyscall::host_mode_name(host))
-        .append(" host the kernel emulates their calls of the page unseen: only reads and "
-                "off-entry jumps are reported");
+        .append(
+            " host the kernel emulates their calls of the page unseen: only reads and "
+            "off-entry jumps are reported");
   return s;
 }
 

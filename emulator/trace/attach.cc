@@ -36,21 +36,6 @@ bool has_cap_sys_ptrace() {
   return (data[CAP_SYS_PTRACE / 32].effective >> (CAP_SYS_PTRACE % 32)) & 1;
 }
 
-// The value of "Name:" in a /proc status text, up to the end of its line; "" if absent.
-std::string status_line(const std::string& status, std::string_view name) {
-  std::string text = "\n";
-  text.append(status);
-  std::string key = "\n";
-  key.append(name).append(":");
-  size_t p = text.find(key);
-  if (p == std::string::npos) return "";
-  p += key.size();
-  const size_t end = text.find('\n', p);
-  std::string v = text.substr(p, end == std::string::npos ? std::string::npos : end - p);
-  const size_t first = v.find_first_not_of(" \t");
-  return first == std::string::npos ? "" : v.substr(first);
-}
-
 std::vector<pid_t> numeric_entries(const std::string& dir) {
   std::vector<pid_t> out;
   if (DIR* d = opendir(dir.c_str())) {
@@ -105,9 +90,8 @@ Seized seize_process(pid_t pid) {
       return out;
     }
     // The leader first: its refusal is the process's.
-    std::sort(tids.begin(), tids.end(), [pid](pid_t a, pid_t b) {
-      return (a == pid) != (b == pid) ? a == pid : a < b;
-    });
+    std::sort(tids.begin(), tids.end(),
+              [pid](pid_t a, pid_t b) { return (a == pid) != (b == pid) ? a == pid : a < b; });
     for (pid_t tid : tids) {
       if (done.count(tid)) continue;
       if (ptrace(PTRACE_SEIZE, tid, nullptr, reinterpret_cast<void*>(attach_options())) == 0) {
@@ -142,11 +126,12 @@ AttachFacts attach_facts(pid_t pid, int seize_errno) {
   const std::string dir = "/proc/" + std::to_string(pid);
   f.exists = access(dir.c_str(), F_OK) == 0;
   if (const auto status = read_text_file(dir + "/status")) {
-    const std::string state = status_line(*status, "State");
+    const std::string state = status_value(*status, "State").value_or("");
     if (!state.empty()) f.state = state[0];
-    f.kernel_thread = status_line(*status, "VmSize").empty() && f.state != 'Z';
-    f.tracer = static_cast<pid_t>(std::atol(status_line(*status, "TracerPid").c_str()));
-    const std::string uids = status_line(*status, "Uid");
+    f.kernel_thread = !status_value(*status, "VmSize") && f.state != 'Z';
+    f.tracer =
+        static_cast<pid_t>(std::atol(status_value(*status, "TracerPid").value_or("0").c_str()));
+    const std::string uids = status_value(*status, "Uid").value_or("");
     const char* p = uids.c_str();
     char* end = nullptr;
     for (long v = std::strtol(p, &end, 10); end != p; v = std::strtol(p, &end, 10)) {
@@ -177,11 +162,12 @@ std::string explain_refusal(pid_t pid, const AttachFacts& f) {
   if (f.tracer != 0) {
     std::string s = "process " + id + " is already traced by process " + std::to_string(f.tracer);
     if (!f.tracer_name.empty()) s.append(" (").append(f.tracer_name).append(")");
-    return s.append(": a process can have only one tracer (a debugger, strace, or another "
-                    "vdsorun); detach that one first");
+    return s.append(
+        ": a process can have only one tracer (a debugger, strace, or another "
+        "vdsorun); detach that one first");
   }
-  const bool other_user = std::any_of(f.uids.begin(), f.uids.end(),
-                                      [&](long u) { return u != f.our_uid; });
+  const bool other_user =
+      std::any_of(f.uids.begin(), f.uids.end(), [&](long u) { return u != f.our_uid; });
   if (other_user && !f.cap_sys_ptrace) {
     std::string s = "process " + id + " belongs to user ";
     s.append(std::to_string(f.uids.empty() ? -1 : f.uids[0]))
@@ -203,8 +189,9 @@ std::string explain_refusal(pid_t pid, const AttachFacts& f) {
   std::string s = "ptrace(PTRACE_SEIZE, " + id + "): ";
   s.append(std::strerror(f.seize_errno));
   if (f.seize_errno == EPERM)
-    s.append(" (the process may be non-dumpable, e.g. set-user-ID, or a container or security "
-             "module forbids tracing it)");
+    s.append(
+        " (the process may be non-dumpable, e.g. set-user-ID, or a container or security "
+        "module forbids tracing it)");
   return s;
 }
 
@@ -235,8 +222,9 @@ std::vector<pid_t> descendants_of(pid_t pid) {
 std::vector<AttachedProcess> attach_to(pid_t pid, bool tree) {
   // A thread id stands for its process.
   const pid_t tgid = static_cast<pid_t>(proc_status_field(pid, "Tgid").value_or(pid));
-  if (tgid == getpid()) throw AttachError("cannot attach to process " + std::to_string(pid) +
-                                          ": that is vdsorun itself");
+  if (tgid == getpid())
+    throw AttachError("cannot attach to process " + std::to_string(pid) +
+                      ": that is vdsorun itself");
   std::vector<AttachedProcess> out;
   Seized root = seize_process(tgid);
   if (root.error) {

@@ -33,8 +33,8 @@ int Engine::run_attached(const std::vector<AttachedProcess>& processes) {
     for (pid_t tid : p.threads) tracee(tid).tgid = p.pid;
     // Without this a container's seccomp profile would keep every site unpatched, and on a
     // none host each would fault again after the detach.
-    attach_filters_[p.pid] = std::max(
-        inherited_filters_, proc_status_field(p.pid, "Seccomp_filters").value_or(0));
+    attach_filters_[p.pid] =
+        std::max(inherited_filters_, proc_status_field(p.pid, "Seccomp_filters").value_or(0));
   }
   loop();
   if (patcher_) count_patched_calls();

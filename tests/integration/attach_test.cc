@@ -298,8 +298,7 @@ void busy_threads_run_on(bool filter) {
   ASSERT_TRUE(doc);
   const JsonValue* a = doc->get("attach");
   ASSERT_NE(a, nullptr);
-  EXPECT_NE(a->string.find("attached to process " + std::to_string(prog.pid())),
-            std::string::npos)
+  EXPECT_NE(a->string.find("attached to process " + std::to_string(prog.pid())), std::string::npos)
       << a->string;
 }
 

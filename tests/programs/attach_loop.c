@@ -19,14 +19,14 @@
 // that allows everything (as a container's profile would be there before vdsorun comes).
 // Prints `OK attach_loop threads=N calls=C call_faults=F reads=R read_faults=G`.
 #include <errno.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>

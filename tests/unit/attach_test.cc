@@ -27,8 +27,8 @@ TEST(Attach, OptionsFollowTheTreeAndNeverKillOnExit) {
   const long o = attach_options();
   EXPECT_EQ(o & PTRACE_O_EXITKILL, 0);  // vdsorun's death must not kill the program
   EXPECT_EQ(o & PTRACE_O_TRACESECCOMP, 0);
-  for (long want : {PTRACE_O_TRACEFORK, PTRACE_O_TRACEVFORK, PTRACE_O_TRACECLONE,
-                    PTRACE_O_TRACEEXEC})
+  for (long want :
+       {PTRACE_O_TRACEFORK, PTRACE_O_TRACEVFORK, PTRACE_O_TRACECLONE, PTRACE_O_TRACEEXEC})
     EXPECT_NE(o & want, 0) << want;
 }
 
