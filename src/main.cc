@@ -15,6 +15,7 @@
 #include <system_error>
 #include <vector>
 
+#include "emulator/trace/attach.h"
 #include "emulator/trace/engine.h"
 #include "emulator/log.h"
 #include "emulator/clock/timekeeper.h"
@@ -26,7 +27,9 @@
 #include "emulator/trace/spawn.h"
 #include "emulator/trace/unique_fd.h"
 #include "scan/scan_command.h"
+#include "src/detach_signals.h"
 #include "src/options.h"
+#include "src/scan_cross_check.h"
 #include "vdso/image.h"
 #include "vsyscall/mode.h"
 
@@ -167,6 +170,33 @@ std::string describe_status(int status) {
   return "?";
 }
 
+// The report's line about an attach: who, and how it ended.
+std::string attach_summary(const std::vector<emulator::AttachedProcess>& attached, int detach_sig,
+                           vsyscall::HostMode host) {
+  std::string s = "attached to process ";
+  size_t threads = 0;
+  for (size_t i = 0; i < attached.size(); ++i) {
+    if (i == 1) s.append(" and its descendants ");
+    if (i > 1) s.append(", ");
+    s.append(std::to_string(attached[i].pid));
+    threads += attached[i].threads.size();
+  }
+  s.append(" (").append(std::to_string(threads)).append(threads == 1 ? " thread)" : " threads)");
+  if (detach_sig) {
+    const char* name = sigabbrev_np(detach_sig);
+    s.append("; detached on SIG").append(name ? name : "?");
+  } else {
+    s.append("; they all ended while attached");
+  }
+  if (host != vsyscall::HostMode::kNone)
+    s.append("; on this vsyscall=")
+        .append(vsyscall::host_mode_name(host))
+        .append(
+            " host the kernel emulates their calls of the page unseen: only reads and "
+            "off-entry jumps are reported");
+  return s;
+}
+
 int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
   const std::vector<std::string> args(argv, argv + argc);
   cli::Options opts;
@@ -215,7 +245,8 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
       return 125;
     }
   }
-  eo.mirror_job_control = in_terminal_foreground();
+  eo.attached = opts.attach_pid.has_value();
+  eo.mirror_job_control = !eo.attached && in_terminal_foreground();
   VDSORUN_LOG(kInfo, "host kernel vsyscall mode: %s; emulating: %s; vdso: %s",
               std::string(vsyscall::host_mode_name(eo.host)).c_str(),
               std::string(vsyscall::mode_name(eo.mode)).c_str(),
@@ -226,22 +257,42 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
                 "cannot be made to fault in --vsyscall=%s mode",
                 std::string(vsyscall::mode_name(eo.mode)).c_str());
 
-  // Start the program first: its fork, seccomp filter and exec run beside the rest of our
-  // start-up. It stays stopped at its exec until engine.run() has injected the vDSO.
-  const emulator::BpfProgram filter = emulator::vsyscall_filter(
-      emulator::vsyscall_action(eo.mode, eo.host),
-      !eo.time.active()                   ? emulator::TimeCalls::kNone
-      : opts.time.rate != 1.0             ? emulator::TimeCalls::kScaled
-                                          : emulator::TimeCalls::kAbsolute,
-      eo.time.clock_mask());
-  const auto restore = install_signal_handlers();
+  // Attach mode: seize the running threads first, so that a refusal is told at once.
+  std::optional<cli::DetachSignals> detach;
+  std::vector<emulator::AttachedProcess> attached;
   std::optional<emulator::PendingSpawn> pending;
-  try {
-    pending.emplace(emulator::start_traced(opts.program_args[0], opts.program_args, filter, restore,
-                                           closed_std_fds));
-  } catch (const emulator::SpawnError& e) {
-    std::fprintf(stderr, "vdsorun: %s\n", e.what());
-    return e.exit_code();
+  if (eo.attached) {
+    if (eo.host != vsyscall::HostMode::kNone && eo.mode == vsyscall::Mode::kNone)
+      VDSORUN_LOG(kWarn,
+                  "--vsyscall=none cannot be enforced on a running process on this "
+                  "vsyscall=%s host: the kernel emulates its calls of the page before vdsorun "
+                  "could see them (a seccomp filter cannot be added from outside)",
+                  std::string(vsyscall::host_mode_name(eo.host)).c_str());
+    detach.emplace();
+    eo.detach_request = &detach->requested();
+    try {
+      attached = emulator::attach_to(*opts.attach_pid, opts.attach_tree);
+    } catch (const emulator::AttachError& e) {
+      std::fprintf(stderr, "vdsorun: %s\n", e.what());
+      return kExitFailure;
+    }
+  } else {
+    // Start the program first: its fork, seccomp filter and exec run beside the rest of our
+    // start-up. It stays stopped at its exec until engine.run() has injected the vDSO.
+    const emulator::BpfProgram filter = emulator::vsyscall_filter(
+        emulator::vsyscall_action(eo.mode, eo.host),
+        !eo.time.active()       ? emulator::TimeCalls::kNone
+        : opts.time.rate != 1.0 ? emulator::TimeCalls::kScaled
+                                : emulator::TimeCalls::kAbsolute,
+        eo.time.clock_mask());
+    const auto restore = install_signal_handlers();
+    try {
+      pending.emplace(emulator::start_traced(opts.program_args[0], opts.program_args, filter,
+                                             restore, closed_std_fds));
+    } catch (const emulator::SpawnError& e) {
+      std::fprintf(stderr, "vdsorun: %s\n", e.what());
+      return e.exit_code();
+    }
   }
 
   // The injected vDSO: create the vvar and the image objects, and start the timekeeper before
@@ -291,19 +342,28 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
     ti.freeze = opts.time.freeze;
     report.set_time(ti);
   }
-  emulator::SpawnedProgram prog;
-  try {
-    prog = pending->wait_for_exec();
-  } catch (const emulator::SpawnError& e) {
-    std::fprintf(stderr, "vdsorun: %s\n", e.what());
-    return e.exit_code();
+  int status = 0;
+  if (eo.attached) {
+    emulator::Engine engine(eo, report);
+    const int sig = engine.run_attached(attached);
+    detach->stop_timer();
+    report.set_attach(attach_summary(attached, sig, eo.host));
+  } else {
+    emulator::SpawnedProgram prog;
+    try {
+      prog = pending->wait_for_exec();
+    } catch (const emulator::SpawnError& e) {
+      std::fprintf(stderr, "vdsorun: %s\n", e.what());
+      return e.exit_code();
+    }
+    g_main_pid.store(prog.pid);
+
+    emulator::Engine engine(eo, report);
+    status = engine.run(prog);
+    report.set_exit(describe_status(status));
   }
-  g_main_pid.store(prog.pid);
 
-  emulator::Engine engine(eo, report);
-  const int status = engine.run(prog);
-  report.set_exit(describe_status(status));
-
+  if (!report.empty() && (!opts.quiet || opts.report_file)) cli::mark_scan_misses(report);
   if (!opts.quiet && !report.empty()) {
     report.resolve_symbols();
     std::ostringstream text;
@@ -318,6 +378,7 @@ int run(int argc, char** argv, const std::vector<int>& closed_std_fds) {
       std::fprintf(stderr, "vdsorun: writing the report file '%s' failed: %s\n",
                    opts.report_file->c_str(), std::strerror(errno));
   }
+  if (eo.attached) return 0;  // detached, or everything it was attached to has ended
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return kExitFailure;

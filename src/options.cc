@@ -15,7 +15,8 @@ namespace {
 // Options that take a value as the next word when written without '='.
 bool takes_separate_value(const std::string& a) {
   return a == "-o" || a == "--report" || a == "--vsyscall" || a == "--vdso" || a == "--patch" ||
-         a == "--log-level" || a == "--time" || a == "--offset" || a == "--rate";
+         a == "--log-level" || a == "--time" || a == "--offset" || a == "--rate" ||
+         a == "-p" || a == "--pid";
 }
 
 // Boost.Program_options 1.74 fills the placeholders of its error messages (%canonical_option%,
@@ -83,6 +84,11 @@ po::options_description describe() {
     ("freeze", po::value<std::string>()->value_name("WHEN")->implicit_value(""),
      "CLOCK_REALTIME stands still (at WHEN, or where it is at start-up); the monotonic clocks "
      "run on. Only as --freeze or --freeze=WHEN")
+    ("pid,p", po::value<std::string>()->value_name("PID"),
+     "attach to the running process PID and all its threads instead of starting a program; "
+     "follows the children it starts from then on; detaches on SIGINT, SIGTERM or SIGHUP, or "
+     "when they have all ended")
+    ("attach-tree", "with -p: attach to PID's existing descendants too")
     ("quiet,q", "do not print the vsyscall report at exit")
     ("report,o", po::value<std::string>()->value_name("FILE"),
      "write the report as JSON to FILE")
@@ -126,6 +132,15 @@ void parse_time_control(const po::variables_map& vm, emulator::TimeControl& t) {
   }
   if (t.realtime_start_ns && vm.count("offset"))
     throw UsageError("--offset and a WHEN both say where the clock is: give one");
+}
+
+// A process id as -p takes it: decimal digits only, 1 up to the largest pid_t.
+std::optional<pid_t> parse_pid(const std::string& s) {
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const long long v = std::stoll(s);
+  if (v < 1 || v > 0x7fffffff) return std::nullopt;
+  return static_cast<pid_t>(v);
 }
 
 }  // namespace
@@ -221,19 +236,37 @@ Options parse_options(const std::vector<std::string>& args, const char* log_env)
     if (!l) throw UsageError(std::string("invalid VDSORUN_LOG value '") + log_env + "'");
     o.log_level = *l;
   }
-  if (!o.help && !o.version && o.program_args.empty()) throw UsageError("no program given");
+  if (vm.count("pid")) {
+    const std::string pid = value_of(vm, "pid");
+    o.attach_pid = parse_pid(pid);
+    if (!o.attach_pid) throw UsageError("invalid process id '" + pid + "' for -p");
+  }
+  o.attach_tree = vm.count("attach-tree") > 0;
+  if (o.attach_tree && !o.attach_pid) throw UsageError("--attach-tree needs -p PID");
+  // A running process keeps the clocks it has been reading (no filter can be added to it).
+  if (o.attach_pid && o.time.active())
+    throw UsageError("--time, --offset, --rate and --freeze need a program vdsorun starts, not -p");
+  if (o.attach_pid && !o.program_args.empty())
+    throw UsageError("-p PID and a PROGRAM to run cannot be given together");
+  if (!o.help && !o.version && !o.attach_pid && o.program_args.empty())
+    throw UsageError("no program given");
   return o;
 }
 
 std::string help_text() {
   std::ostringstream s;
   s << "Usage: vdsorun [options] [--] PROGRAM [ARGS...]\n"
+       "       vdsorun [options] -p PID [--attach-tree]\n"
        "       vdsorun scan [--json] PATH...   (see vdsorun scan --help)\n"
        "Run PROGRAM (and everything it starts) with the legacy vsyscall page behaving as on a\n"
-       "kernel booted with vsyscall=MODE, and with vdsorun's own vDSO.\n\n"
+       "kernel booted with vsyscall=MODE, and with vdsorun's own vDSO. With -p, do so for a\n"
+       "process that is already running, as far as that can be done from outside (vdsorun(1),\n"
+       "ATTACHING).\n\n"
     << describe()
     << "\nExit status: PROGRAM's; 128+N if it was killed by signal N; 125 if vdsorun itself\n"
-       "failed; 126 if PROGRAM is not executable; 127 if it was not found.\n"
+       "failed; 126 if PROGRAM is not executable; 127 if it was not found. With -p: 0 once\n"
+       "vdsorun has detached (or everything it was attached to has ended); 125 if it could\n"
+       "not attach.\n"
        "Environment: VDSORUN_LOG=LEVEL sets the log level. See vdsorun(1).\n";
   return s.str();
 }

@@ -1,5 +1,7 @@
-// The command line: `vdsorun [options] [--] PROGRAM [ARGS...]`.
+// The command line: `vdsorun [options] [--] PROGRAM [ARGS...]` or `vdsorun [options] -p PID`.
 #pragma once
+
+#include <sys/types.h>
 
 #include <optional>
 #include <stdexcept>
@@ -24,8 +26,12 @@ struct Options {
   emulator::LogLevel log_level = emulator::LogLevel::kWarn;
   bool help = false;
   bool version = false;
-  // PROGRAM and its arguments (program_args[0] is PROGRAM).
+  // PROGRAM and its arguments (program_args[0] is PROGRAM); empty with -p.
   std::vector<std::string> program_args;
+  // -p PID: attach to this running process (all its threads) instead of starting a program.
+  std::optional<pid_t> attach_pid;
+  // --attach-tree: with -p, its existing descendants too.
+  bool attach_tree = false;
 };
 
 // A bad command line; main() prints it and exits 125.

@@ -68,6 +68,7 @@ std::string site_text(const SiteStats& s) {
   } else if (!s.not_patched.empty()) {
     t.append("; not patched: ").append(s.not_patched);
   }
+  if (s.scan_missed) t.append("; `vdsorun scan` of this file does not find this site");
   return t;
 }
 
@@ -91,6 +92,7 @@ void site_json(std::ostream& out, const SiteStats& s, const char* addr_key) {
     out << "null";
   }
   if (!s.not_patched.empty()) out << ", \"not_patched\": " << json_string(s.not_patched);
+  if (s.scan_missed) out << ", \"scan_missed\": true";
   out << "}";
 }
 
@@ -152,6 +154,7 @@ void Report::new_image(pid_t pid, const std::string& executable, const std::stri
 }
 
 bool Report::empty() const {
+  if (!attach_.empty()) return false;
   for (const ProcessReport& p : images_) {
     if (!p.entries.empty() || p.other_calls || p.reads) return false;
   }
@@ -190,6 +193,7 @@ void Report::write_text(std::ostream& out) const {
     }
   }
   if (!exit_.empty()) out << "  program " << exit_ << "\n";
+  if (!attach_.empty()) out << "  " << attach_ << "\n";
 }
 
 void Report::write_json(std::ostream& out) const {
@@ -208,6 +212,7 @@ void Report::write_json(std::ostream& out) const {
   } else {
     out << "null";
   }
+  if (!attach_.empty()) out << ",\n  \"attach\": " << json_string(attach_);
   out << ",\n  \"processes\": [";
   bool first_p = true;
   for (const ProcessReport& p : images_) {

@@ -56,6 +56,8 @@ struct SiteStats {
   std::string reason;  // why a read was not emulated (Outcome::kReadNotEmulated)
   std::optional<SitePatch> patch;
   std::string not_patched;  // why a patch was tried and not made
+  // `vdsorun scan` of the module does not find this site (scan/site_check.h).
+  bool scan_missed = false;
 };
 
 struct EntryStats {
@@ -88,6 +90,7 @@ class Report {
     return current_.at(pid);
   }
   ProcessReport& image_at(size_t index) { return images_.at(index); }
+  std::vector<ProcessReport>& images() { return images_; }
   void new_image(pid_t pid, const std::string& executable, const std::string& vdso);
   void set_run_info(std::string mode, std::string host_mode, std::string vdso_mode) {
     mode_ = std::move(mode);
@@ -105,6 +108,8 @@ class Report {
     bool freeze = false;
   };
   void set_time(TimeInfo info) { time_ = std::move(info); }
+  // vdsorun -p: which processes were attached and how it ended (one line of the report).
+  void set_attach(std::string what) { attach_ = std::move(what); }
   bool empty() const;
 
   // Resolves symbols (reads the modules' ELF files), then writes.
@@ -115,7 +120,7 @@ class Report {
  private:
   std::vector<ProcessReport> images_;
   std::map<pid_t, size_t> current_;  // pid -> index of its current image
-  std::string mode_, host_mode_, vdso_mode_, exit_;
+  std::string mode_, host_mode_, vdso_mode_, exit_, attach_;
   std::optional<TimeInfo> time_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <elf.h>
 #include <sched.h>
+#include <sys/auxv.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -55,11 +56,18 @@ std::optional<vsyscall::VdsoFunctions> vdso_functions(std::span<const uint8_t> i
 
 Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_(report) {
   // "Seccomp_filters" needs Linux >= 5.9; without it nothing counts as the program's own.
-  inherited_filters_ = proc_status_field(0, "Seccomp_filters").value_or(0) + 1;
-  if (opts_.patch && vsyscall::patches_call_sites(opts_.mode) &&
-      opts_.vdso == VdsoMode::kInject && opts_.inject) {
-    vdso_functions_ = vdso_functions(opts_.inject->image);
-    if (vdso_functions_) {
+  // Attached processes have no filter of ours.
+  inherited_filters_ =
+      proc_status_field(0, "Seccomp_filters").value_or(0) + (opts_.attached ? 0 : 1);
+  if (opts_.patch && vsyscall::patches_call_sites(opts_.mode)) {
+    if (opts_.vdso == VdsoMode::kInject && opts_.inject)
+      vdso_functions_ = vdso_functions(opts_.inject->image);
+    if (opts_.attached) {
+      if (const unsigned long ehdr = getauxval(AT_SYSINFO_EHDR))
+        kernel_vdso_functions_ = vdso_functions(
+            vdso::DynamicSymbols::mapped_image(reinterpret_cast<const void*>(ehdr)));
+    }
+    if (vdso_functions_ || kernel_vdso_functions_) {
       patcher_ = std::make_unique<CallPatcher>(
           getpid(), opts_.mode == vsyscall::Mode::kNative ? vsyscall::TrampolineFlavor::kNative
                                                           : vsyscall::TrampolineFlavor::kEmulated);
@@ -68,8 +76,25 @@ Engine::Engine(const EngineOptions& opts, Report& report) : opts_(opts), report_
   }
 }
 
+std::optional<vsyscall::VdsoFunctions> Engine::own_vdso_functions(pid_t pid) const {
+  if (!kernel_vdso_functions_) return std::nullopt;
+  for (const MapEntry& m : read_maps(pid)) {
+    if (m.path != "[vdso]") continue;
+    return vsyscall::VdsoFunctions{m.start + kernel_vdso_functions_->gettimeofday,
+                                   m.start + kernel_vdso_functions_->time,
+                                   m.start + kernel_vdso_functions_->getcpu};
+  }
+  return std::nullopt;
+}
+
 bool Engine::has_own_seccomp_filters(pid_t tid) const {
-  return proc_status_field(tid, "Seccomp_filters").value_or(-1) > inherited_filters_;
+  long baseline = inherited_filters_;
+  if (opts_.attached) {
+    const auto t = tracees_.find(tid);
+    const pid_t pid = t != tracees_.end() && t->second.tgid ? t->second.tgid : tid;
+    if (const auto b = attach_filters_.find(pid); b != attach_filters_.end()) baseline = b->second;
+  }
+  return proc_status_field(tid, "Seccomp_filters").value_or(-1) > baseline;
 }
 Engine::~Engine() = default;
 
@@ -167,6 +192,12 @@ int Engine::run(const SpawnedProgram& program) {
   Tracee& first = tracee(program.pid);
   first.tgid = program.pid;
   apply(program.pid, on_stop(first, program.exec_status));
+  loop();
+  if (patcher_) count_patched_calls();
+  return main_status_;
+}
+
+void Engine::loop() {
   // Stops are served in rounds: block for one report, collect every other report already
   // waiting (WNOHANG), then serve them all in the order collected before collecting again.
   // Serving one report per waitpid(-1) starved threads: Linux scans the children in a fixed
@@ -175,11 +206,21 @@ int Engine::run(const SpawnedProgram& program) {
   // stopped waits for at most one round, whatever the others do.
   // reaped_ holds one round; stops met while vdsorun stops a process's threads join it.
   while (true) {
+    if (opts_.detach_request && !detaching_ && opts_.detach_request->load() != 0) begin_detach();
     if (reaped_.empty()) {
       int status = 0;
       pid_t tid = waitpid(-1, &status, __WALL);
       if (tid < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR) {
+          // Threads that cannot reach a stop where they may be left (a group-stop holds them
+          // half-way through something of ours): ask once more, and leave them as they are.
+          if (detaching_ && !detach_forced_ &&
+              std::chrono::steady_clock::now() - detach_started_ > std::chrono::seconds(2)) {
+            detach_forced_ = true;
+            for (const auto& [t, unused] : tracees_) interrupt(t);
+          }
+          continue;
+        }
         if (errno == ECHILD) break;
         throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
       }
@@ -190,8 +231,6 @@ int Engine::run(const SpawnedProgram& program) {
     reaped_.pop_front();
     serve(tid, status);
   }
-  if (patcher_) count_patched_calls();
-  return main_status_;
 }
 
 void Engine::serve(pid_t tid, int status) {
@@ -205,7 +244,16 @@ void Engine::serve(pid_t tid, int status) {
   }
   if (!WIFSTOPPED(status)) return;
   Tracee& t = tracee(tid);
-  apply(tid, on_stop(t, status));
+  if (detaching_ && detach_if_clean(t, status)) return;
+  const Resume r = on_stop(t, status);
+  apply(tid, r);
+  // While detaching, a thread resumed after any stop but an interrupt stop is asked for
+  // another, where it will be detached. Not after an interrupt stop: it must run first (an
+  // interrupt requested now would stop it again before its first instruction), nor after a
+  // single step (the step's trap comes first).
+  if (detaching_ && (status >> 16) != PTRACE_EVENT_STOP &&
+      (r.kind == Resume::Kind::kCont || r.kind == Resume::Kind::kSyscall))
+    interrupt(tid);
 }
 
 Resume Engine::on_stop(Tracee& t, int status) {
@@ -292,6 +340,8 @@ Resume Engine::on_stop(Tracee& t, int status) {
 }
 
 void Engine::on_new_process(pid_t parent, pid_t child) {
+  if (const auto b = attach_filters_.find(parent); b != attach_filters_.end())
+    attach_filters_[child] = b->second;
   Process& p = process(parent);
   Process& c = processes_[child] = p;
   // The child's calls count at the parent's sites, in the same shared counters.
@@ -398,6 +448,9 @@ void Engine::on_exec(Tracee& t) {
     }
     requeue(self, deferred);
   }
+  // Attach mode: an image without our vDSO gets its sites patched to call the kernel's.
+  if (!patch_into && opts_.attached && !(regs && regs->cs == kUser32CodeSelector))
+    patch_into = own_vdso_functions(self.tid);
   process(self.tid).patches.fns = patch_into;
   report_.new_image(self.tid, executable, vdso_note);
   VDSORUN_LOG(kDebug, "exec pid %d: %s (%s)", self.tid, executable.c_str(), vdso_note.c_str());

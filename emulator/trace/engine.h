@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "emulator/inject/call_patcher.h"
+#include "emulator/trace/attach.h"
 #include "emulator/trace/process.h"
 #include "emulator/report/disasm.h"
 #include "emulator/report/recorder.h"
@@ -56,6 +59,14 @@ struct EngineOptions {
   // With VdsoMode::kHost and a transform: the kernel's vDSO, whose clock functions become
   // syscalls in every new image (HostVdso::syscall_stubs).
   std::optional<HostVdso> host_vdso;
+  // Attach mode (vdsorun -p): the processes ran before vdsorun came and must run on without
+  // it. There is no filter of ours; patched sites of a running image call its own (kernel)
+  // vDSO; at the end vdsorun detaches instead of waiting for the tree to end.
+  bool attached = false;
+  // Attach mode: becomes non-zero (the signal that asked) when vdsorun is to detach. The
+  // caller also makes the engine thread's waitpid() return EINTR then, and every few
+  // milliseconds while detaching, so that the request is seen promptly.
+  const std::atomic<int>* detach_request = nullptr;
 };
 
 // How a stopped thread is resumed.
@@ -137,14 +148,27 @@ class Engine {
   ~Engine();
   // Runs until every tracee is gone; returns the main program's wait status.
   int run(const SpawnedProgram& program);
+  // Attach mode: serves the seized processes (attach_to()) and everything they start until
+  // all have ended or a detach is requested, then detaches from every thread so that each
+  // goes on as if never traced (a group-stop stays a group-stop, pending signals stay
+  // pending). Returns 0 if they all ended, else the signal that asked for the detach.
+  int run_attached(const std::vector<AttachedProcess>& processes);
 
  private:
   Tracee& tracee(pid_t tid);
   Process& process(pid_t pid) { return processes_[pid]; }
   pid_t tgid_of(Tracee& t);
   ProcessReport& image_of(Tracee& t);
+  // waitpid(-1) in rounds until no tracee is left.
+  void loop();
   // One wait report: an exit, or a stop answered and resumed.
   void serve(pid_t tid, int status);
+  // Attach mode: asks every thread for an interrupt stop, at which it is detached.
+  void begin_detach();
+  // While detaching: detaches t if this stop is one it can be left at; true if it did.
+  bool detach_if_clean(Tracee& t, int status);
+  // The kernel vDSO functions of a running image of process `pid`, for patched sites.
+  std::optional<vsyscall::VdsoFunctions> own_vdso_functions(pid_t pid) const;
   Resume on_stop(Tracee& t, int status);
   Resume on_signal_stop(Tracee& t, int sig);
   void on_exec(Tracee& t);
@@ -235,6 +259,17 @@ class Engine {
   // functions relative to its base.
   std::unique_ptr<CallPatcher> patcher_;
   std::optional<vsyscall::VdsoFunctions> vdso_functions_;
+  // Attach mode: the kernel vDSO's functions relative to its base (the same image in every
+  // process of this kernel, read from vdsorun's own copy).
+  std::optional<vsyscall::VdsoFunctions> kernel_vdso_functions_;
+  // Attach mode: the seccomp filters each process (thread group) had when vdsorun attached,
+  // inherited by the processes it forks: the environment's (a container's profile), not the
+  // program's own, so they do not keep its call sites from being patched.
+  std::unordered_map<pid_t, long> attach_filters_;
+  // Attach mode, detaching: since when, and whether the stragglers were interrupted again.
+  bool detaching_ = false;
+  bool detach_forced_ = false;
+  std::chrono::steady_clock::time_point detach_started_;
   struct PatchedSite {
     size_t image;  // Report image index
     vsyscall::Entry entry;

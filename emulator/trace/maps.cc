@@ -89,17 +89,32 @@ const MapEntry* find_mapping(const std::vector<MapEntry>& maps, uint64_t addr) {
   return nullptr;
 }
 
-std::optional<long> proc_status_field(pid_t pid, std::string_view name) {
-  const auto status =
-      read_text_file(pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status");
-  if (!status) return std::nullopt;
+std::optional<std::string> status_value(std::string_view status, std::string_view name) {
   // Appends, not `"\n" + std::string(name) + ...`: that chain trips GCC 12's -Wrestrict false
   // positive (GCC bug 105651) in release builds.
   std::string key = "\n";
   key.append(name).append(":");
-  const size_t p = status->find(key);
-  if (p == std::string::npos) return std::nullopt;
-  return std::strtol(status->c_str() + p + key.size(), nullptr, 10);
+  size_t p;
+  if (status.substr(0, key.size() - 1) == std::string_view(key).substr(1)) {
+    p = key.size() - 1;  // the first line
+  } else {
+    p = status.find(key);
+    if (p == std::string_view::npos) return std::nullopt;
+    p += key.size();
+  }
+  const size_t end = std::min(status.find('\n', p), status.size());
+  std::string_view v = status.substr(p, end - p);
+  const size_t first = v.find_first_not_of(" \t");
+  return std::string(first == std::string_view::npos ? std::string_view() : v.substr(first));
+}
+
+std::optional<long> proc_status_field(pid_t pid, std::string_view name) {
+  const auto status =
+      read_text_file(pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status");
+  if (!status) return std::nullopt;
+  const auto value = status_value(*status, name);
+  if (!value) return std::nullopt;
+  return std::strtol(value->c_str(), nullptr, 10);
 }
 
 }  // namespace emulator

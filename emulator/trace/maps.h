@@ -27,6 +27,10 @@ const MapEntry* find_mapping(const std::vector<MapEntry>& maps, uint64_t addr);
 // Reads a whole (small) file, e.g. from /proc; nullopt if it cannot be opened.
 std::optional<std::string> read_text_file(const std::string& path);
 
+// The value of field `name` ("State", "Uid") in the text of a /proc/<pid>/status file: the
+// rest of its line, leading blanks removed; nullopt if there is no such field.
+std::optional<std::string> status_value(std::string_view status, std::string_view name);
+
 // A numeric field of /proc/<pid>/status ("Tgid", "Threads", "Seccomp_filters"); pid 0 means
 // this process. nullopt if the process or the field is gone.
 std::optional<long> proc_status_field(pid_t pid, std::string_view name);

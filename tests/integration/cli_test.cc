@@ -306,6 +306,32 @@ TEST(Cli, JsonReportCountsCallsPerEntry) {
   }
 }
 
+// Issue 11: where the run and `vdsorun scan` disagree, the report says so. preserve_regs
+// calls through a register loaded from a function argument (the scan cannot see where it
+// points); glibc_sequences uses old glibc's own forms, a direct call and a tail call, which the
+// scan finds.
+TEST(Cli, ReportMarksCallSitesTheStaticScanMisses) {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> cmd;
+    bool missed;
+  };
+  const std::vector<Case> cases = {
+      {{program("preserve_regs", true), "time"}, true},
+      {{program("glibc_sequences", true), "gettimeofday_call"}, false},
+      {{program("glibc_sequences", true), "time_tailcall"}, false},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.cmd[0] + " " + c.cmd[1]);
+    const std::string file = dir.path() + "/report.json";
+    const RunResult r = run_command(under_vdsorun({"-o", file}, c.cmd));
+    ASSERT_TRUE(r.exited && r.exit_code == 0) << r.describe();
+    EXPECT_EQ(r.err.find("does not find this site") != std::string::npos, c.missed) << r.err;
+    const std::string json = read_file(file);
+    EXPECT_EQ(json.find("\"scan_missed\": true") != std::string::npos, c.missed) << json;
+  }
+}
+
 TEST(Cli, JsonReportFollowsForkAndExec) {
   TempDir dir;
   const std::string file = dir.path() + "/report.json";

@@ -40,4 +40,15 @@ TEST(Maps, MissingProcessGivesNothing) {
   EXPECT_TRUE(read_maps(0x7ffffff0).empty());
 }
 
+TEST(Maps, StatusValueReadsAFieldOfAnyLine) {
+  const std::string status = "Name:\tcat\nState:\tZ (zombie)\nTgid:\t42\nUid:\t0\t1\t2\t3\n";
+  EXPECT_EQ(status_value(status, "Name"), "cat");
+  EXPECT_EQ(status_value(status, "State"), "Z (zombie)");
+  EXPECT_EQ(status_value(status, "Uid"), "0\t1\t2\t3");
+  EXPECT_EQ(status_value(status, "Tgid"), "42");
+  EXPECT_FALSE(status_value(status, "VmSize").has_value());
+  EXPECT_FALSE(status_value(status, "gid").has_value());  // not the end of "Tgid"
+  EXPECT_FALSE(status_value("", "Name").has_value());
+}
+
 }  // namespace emulator

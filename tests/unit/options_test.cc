@@ -116,4 +116,27 @@ TEST(Options, PercentAndEscapeBytesInValuesArePassedThrough) {
                UsageError);
 }
 
+TEST(Options, AttachTakesAPidAndNoProgram) {
+  Options o = parse_options({"v", "-p", "1234"}, nullptr);
+  EXPECT_EQ(o.attach_pid, 1234);
+  EXPECT_FALSE(o.attach_tree);
+  EXPECT_TRUE(o.program_args.empty());
+  o = parse_options({"v", "--pid=77", "--attach-tree", "-q"}, nullptr);
+  EXPECT_EQ(o.attach_pid, 77);
+  EXPECT_TRUE(o.attach_tree);
+  EXPECT_TRUE(o.quiet);
+  EXPECT_EQ(parse_options({"v", "--vsyscall=none", "--pid", "5"}, nullptr).attach_pid, 5);
+  EXPECT_FALSE(parse_options({"v", "prog"}, nullptr).attach_pid.has_value());
+  EXPECT_EQ(program_index({"vdsorun", "-p", "5", "x"}), 3u);
+}
+
+TEST(Options, AttachRefusesBadPidsAndAProgram) {
+  for (const char* bad : {"abc", "12x", "-3", "0", "", "99999999999", "+5", " 5"})
+    EXPECT_THROW(parse_options({"v", "-p", bad}, nullptr), UsageError) << bad;
+  EXPECT_THROW(parse_options({"v", "-p", "5", "prog"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "-p", "5", "--", "prog"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "--attach-tree", "prog"}, nullptr), UsageError);
+  EXPECT_THROW(parse_options({"v", "-p"}, nullptr), UsageError);
+}
+
 }  // namespace cli

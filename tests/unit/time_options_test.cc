@@ -133,5 +133,14 @@ TEST(TimeOptions, CommandLine) {
   }
 }
 
+TEST(TimeOptions, NotWithAttach) {
+  try {
+    parse_options({"vdsorun", "-p", "1", "--rate=2"}, nullptr);
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("-p"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace cli
