@@ -1,5 +1,7 @@
 #include "emulator/inject/call_patcher.h"
 
+#include "emulator/others_stopped.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -157,10 +159,7 @@ CallPatcher::Result CallPatcher::patch(PatchState& p, pid_t pid, pid_t tid, vsys
   // Every other thread stops from here on: the set-up borrows code bytes at this thread's rip
   // for its system calls (another thread running them would make our syscall), and a 4- or
   // 8-byte store is not atomic for another CPU fetching the instruction.
-  struct Resumer {
-    std::function<void()> resume;
-    ~Resumer() { resume(); }
-  } others{stop_others()};
+  OthersStopped others(stop_others());
   if (!p.page && !map_trampoline(p, pid, tid, deferred, r.reason)) return r;
   const uint64_t stub = p.page + vsyscall::trampoline_stub_offset(p.stubs);
   auto field = vsyscall::call_site_field(*site, stub);
@@ -226,9 +225,10 @@ void CallPatcher::unpatch_all(PatchState& p, pid_t tid, const StopOthers& stop_o
   p.disabled = true;
   if (p.sites.empty()) return;
   ProcessMemory mem(tid);
-  auto resume = stop_others();
-  for (const PatchState::Site& s : p.sites) mem.poke(s.field_addr, s.original);
-  resume();
+  {
+    OthersStopped others(stop_others());
+    for (const PatchState::Site& s : p.sites) mem.poke(s.field_addr, s.original);
+  }
   p.sites.clear();
 }
 

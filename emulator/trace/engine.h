@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "emulator/inject/call_patcher.h"
+#include "emulator/others_stopped.h"
 #include "emulator/trace/attach.h"
 #include "emulator/trace/process.h"
 #include "emulator/report/disasm.h"
@@ -232,13 +233,9 @@ class Engine {
   // borrows code bytes of a multi-threaded program (another thread would run them) or
   // rewrites its code.
   std::function<void()> stop_other_threads(pid_t pid, pid_t self);
-  struct OthersStopped {
-    std::function<void()> resume;
-    OthersStopped(Engine& e, pid_t pid, pid_t self) : resume(e.stop_other_threads(pid, self)) {}
-    ~OthersStopped() { resume(); }
-    OthersStopped(const OthersStopped&) = delete;
-    OthersStopped& operator=(const OthersStopped&) = delete;
-  };
+  OthersStopped others_stopped(pid_t pid, pid_t self) {
+    return OthersStopped(stop_other_threads(pid, self));
+  }
   // Adds the calls patched sites made without a stop to the report.
   void count_patched_calls();
 

@@ -280,7 +280,7 @@ Resume Engine::call_through_program_filters(Tracee& t, Gpr regs, vsyscall::Entry
   }
   std::optional<long> r;
   {
-    OthersStopped others(*this, tgid_of(t), t.tid);  // they could run the borrowed `syscall`
+    OthersStopped others = others_stopped(tgid_of(t), t.tid);  // they could run the borrowed `syscall`
     RemoteSyscalls rs(t.tid, return_address);
     rs.answer_trace_as_untraced();
     if (rs.ok())
@@ -444,7 +444,7 @@ Resume Engine::emulate_read_at(Tracee& t, const Gpr& regs, siginfo_t si) {
       // Let the CPU run it against a copy of the page, if one register clearly addresses it.
       uint64_t& shadow = process(tgid_of(t)).shadow_page;
       std::optional<OthersStopped> others;  // mapping the copy borrows code bytes at rip
-      if (!shadow) others.emplace(*this, tgid_of(t), t.tid);
+      if (!shadow) others.emplace(stop_other_threads(tgid_of(t), t.tid));
       auto d = run_displaced_read(t.tid, regs, reinterpret_cast<uint64_t>(si.si_addr), shadow);
       requeue(t, d.deferred);
       const std::string insn = res.instruction.empty() ? "(not decoded)" : res.instruction;
