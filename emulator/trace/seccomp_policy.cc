@@ -134,9 +134,19 @@ class Assembler {
 //  - futex: only its waits with a timeout (args[3] not NULL): FUTEX_LOCK_PI (REALTIME
 //    deadlines); FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI and FUTEX_LOCK_PI2 (deadlines on
 //    MONOTONIC, or REALTIME with FUTEX_CLOCK_REALTIME: the flag is checked when MONOTONIC is
-//    not transformed); FUTEX_WAIT (relative) with kScaled.
+//    not transformed); FUTEX_WAIT (relative) with kScaled;
+//  - timeout_call_numbers: only with a timeout (its pointer not NULL).
 void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
-  enum { kTrace, kClockArg, kFutex, kFutexHigh, kFutexOp, kFutexAllow, kRealtimeFlag };
+  enum {
+    kTrace,
+    kClockArg,
+    kFutex,
+    kFutexHigh,
+    kFutexOp,
+    kAllowTimed,
+    kRealtimeFlag,
+    kTimeoutArg0
+  };  // kTimeoutArg0 + N: argument N's high half, N's low half at + 6
   constexpr uint16_t kJeq = BPF_JMP | BPF_JEQ | BPF_K;
   constexpr uint32_t kArg1LowOffset = kArg0LowOffset + 8;
   constexpr uint32_t kArg3LowOffset = kArg0LowOffset + 24;
@@ -147,8 +157,25 @@ void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
         nr == SYS_clock_gettime || nr == SYS_clock_nanosleep || nr == SYS_clock_settime;
     a.jump(kJeq, static_cast<uint32_t>(nr), by_clock ? kClockArg : kTrace, -1);
   }
+  const std::vector<TimeoutCall> timeout_calls = timeout_call_numbers(time_calls);
+  bool timeout_arg_used[6] = {};
+  for (const TimeoutCall& c : timeout_calls) {
+    a.jump(kJeq, static_cast<uint32_t>(c.nr), kTimeoutArg0 + 6 + c.timeout_arg, -1);
+    timeout_arg_used[c.timeout_arg] = true;
+  }
   a.jump(kJeq, SYS_futex, kFutex, -1);
   a.stmt(ret(SECCOMP_RET_ALLOW));
+  // A pointer argument: TRACE unless both halves are zero.
+  for (int arg = 0; arg < 6; ++arg) {
+    if (!timeout_arg_used[arg]) continue;
+    const uint32_t low_offset = kArg0LowOffset + 8 * static_cast<uint32_t>(arg);
+    a.label(kTimeoutArg0 + 6 + arg);
+    a.stmt(load(low_offset));
+    a.jump(kJeq, 0, kTimeoutArg0 + arg, kTrace);
+    a.label(kTimeoutArg0 + arg);
+    a.stmt(load(low_offset + 4));
+    a.jump(kJeq, 0, kAllowTimed, kTrace);
+  }
   // A clockid_t is an int: negative ids (CPU clocks of a pid, fd clocks) are never ours.
   a.label(kClockArg);
   a.stmt(load(kArg0LowOffset));
@@ -161,7 +188,7 @@ void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
   a.jump(kJeq, 0, kFutexHigh, kFutexOp);
   a.label(kFutexHigh);
   a.stmt(load(kArg3LowOffset + 4));
-  a.jump(kJeq, 0, kFutexAllow, kFutexOp);
+  a.jump(kJeq, 0, kAllowTimed, kFutexOp);
   a.label(kFutexOp);
   a.stmt(load(kArg1LowOffset));
   a.stmt(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, static_cast<uint32_t>(FUTEX_CMD_MASK)));
@@ -170,7 +197,7 @@ void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
                        uint32_t{13} /* FUTEX_LOCK_PI2 */})
     a.jump(kJeq, cmd, monotonic ? kTrace : kRealtimeFlag, -1);
   if (time_calls == TimeCalls::kScaled) a.jump(kJeq, FUTEX_WAIT, kTrace, -1);
-  a.label(kFutexAllow);
+  a.label(kAllowTimed);
   a.stmt(ret(SECCOMP_RET_ALLOW));
   a.label(kRealtimeFlag);
   a.stmt(load(kArg1LowOffset));
@@ -214,8 +241,7 @@ BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls, uint32
   at(kIsPrctl, jeq(kIsPrctl, SYS_prctl, kLoadPrctlOption, kIsClone));
   // prctl's option is an int: the kernel reads only the low half of the register.
   at(kLoadPrctlOption, load(kArg0LowOffset));
-  at(kIsPrctlSetSeccomp,
-     jeq(kIsPrctlSetSeccomp, PR_SET_SECCOMP, kRetSeccompInstall, kRetAllow));
+  at(kIsPrctlSetSeccomp, jeq(kIsPrctlSetSeccomp, PR_SET_SECCOMP, kRetSeccompInstall, kRetAllow));
   at(kRetSeccompInstall, ret(SECCOMP_RET_TRACE | kTraceDataSeccompInstall));
   // clone(CLONE_UNTRACED): its child would keep this filter without a tracer, and every
   // vsyscall it made would fail with ENOSYS; stop so the engine can clear the flag. (clone3
@@ -261,13 +287,30 @@ BpfProgram vsyscall_filter(VsyscallAction vsyscall, TimeCalls time_calls, uint32
 std::vector<long> time_call_numbers(TimeCalls time) {
   std::vector<long> n;
   if (time == TimeCalls::kNone) return n;
-  n = {SYS_clock_gettime, SYS_gettimeofday, SYS_time, SYS_clock_nanosleep, SYS_timerfd_settime,
-       SYS_timer_settime, SYS_clock_settime, SYS_settimeofday, SYS_adjtimex, SYS_clock_adjtime};
+  n = {SYS_clock_gettime,   SYS_gettimeofday,  SYS_time,          SYS_clock_nanosleep,
+       SYS_timerfd_settime, SYS_timer_settime, SYS_clock_settime, SYS_settimeofday,
+       SYS_adjtimex,        SYS_clock_adjtime};
   if (time == TimeCalls::kScaled) {
-    for (long x : std::initializer_list<long>{SYS_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_wait,
-                   SYS_epoll_pwait, 441L /* epoll_pwait2 */, SYS_alarm, SYS_setitimer,
-                   SYS_getitimer, SYS_timerfd_gettime, SYS_timer_gettime, SYS_rt_sigtimedwait})
+    for (long x : std::initializer_list<long>{
+             SYS_nanosleep, SYS_poll, SYS_ppoll, SYS_select, SYS_pselect6, SYS_epoll_wait,
+             SYS_epoll_pwait, 441L /* epoll_pwait2 */, SYS_alarm, SYS_setitimer, SYS_getitimer,
+             SYS_timerfd_gettime, SYS_timer_gettime, SYS_rt_sigtimedwait})
       n.push_back(x);
+  }
+  return n;
+}
+
+std::vector<TimeoutCall> timeout_call_numbers(TimeCalls time) {
+  std::vector<TimeoutCall> n;
+  if (time == TimeCalls::kNone) return n;
+  // Deadlines: mq_timedsend/mq_timedreceive (REALTIME, argument 4), futex_waitv (the clock
+  // in argument 4, the deadline in 3).
+  n = {{SYS_mq_timedsend, 4}, {SYS_mq_timedreceive, 4}, {449 /* futex_waitv */, 3}};
+  // Relative timeouts.
+  if (time == TimeCalls::kScaled) {
+    for (TimeoutCall c : std::initializer_list<TimeoutCall>{
+             {SYS_semtimedop, 3}, {SYS_io_getevents, 4}, {SYS_io_pgetevents, 4}, {SYS_recvmmsg, 4}})
+      n.push_back(c);
   }
   return n;
 }

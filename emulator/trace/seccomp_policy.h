@@ -15,11 +15,11 @@ namespace emulator {
 
 // SECCOMP_RET_DATA of our SECCOMP_RET_TRACE results: PTRACE_GETEVENTMSG at the
 // PTRACE_EVENT_SECCOMP stop returns it, so the engine knows which rule stopped the thread.
-inline constexpr uint32_t kTraceDataVsyscall = 0x7673;          // "vs": a call of the legacy page
-inline constexpr uint32_t kTraceDataInjectDone = 0x696a;        // "ij": the injection stub is done
-inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;    // "sf": the program adds a filter
-inline constexpr uint32_t kTraceDataUntracedClone = 0x7563;     // "uc": clone(CLONE_UNTRACED)
-inline constexpr uint32_t kTraceDataTimeCall = 0x7463;          // "tc": a clock read or wait
+inline constexpr uint32_t kTraceDataVsyscall = 0x7673;        // "vs": a call of the legacy page
+inline constexpr uint32_t kTraceDataInjectDone = 0x696a;      // "ij": the injection stub is done
+inline constexpr uint32_t kTraceDataSeccompInstall = 0x7366;  // "sf": the program adds a filter
+inline constexpr uint32_t kTraceDataUntracedClone = 0x7563;   // "uc": clone(CLONE_UNTRACED)
+inline constexpr uint32_t kTraceDataTimeCall = 0x7463;        // "tc": a clock read or wait
 // getpid(kInjectDoneMagic) is the injection stub's "done" marker (vdso_injector.cc). getpid
 // ignores its arguments, so a program that happens to pass this value loses nothing: the
 // engine lets that call run.
@@ -59,11 +59,13 @@ enum class TimeCalls {
   kNone,  // no transform: none (no cost)
   // Reads (clock_gettime, gettimeofday, time), waits on absolute deadlines (clock_nanosleep,
   // timerfd_settime, timer_settime, futex waits with a timeout), and attempts to set the
-  // clock (clock_settime, settimeofday, adjtimex, clock_adjtime).
+  // clock (clock_settime, settimeofday, adjtimex, clock_adjtime); mq_timedsend,
+  // mq_timedreceive (REALTIME deadlines) and futex_waitv with a timeout.
   kAbsolute,
   // Also every relative timeout, scaled by the rate: nanosleep, poll, ppoll, select,
   // pselect6, epoll_wait, epoll_pwait, epoll_pwait2, alarm, setitimer, getitimer,
-  // timerfd_gettime, timer_gettime, rt_sigtimedwait.
+  // timerfd_gettime, timer_gettime, rt_sigtimedwait; semtimedop, io_getevents,
+  // io_pgetevents and recvmmsg with a timeout.
   kScaled,
 };
 
@@ -84,8 +86,17 @@ enum class TimeCalls {
 BpfProgram vsyscall_filter(VsyscallAction vsyscall = VsyscallAction::kTrace,
                            TimeCalls time = TimeCalls::kNone, uint32_t clocks = 0);
 
-// The syscalls TimeCalls stops (x86-64 numbers), futex excepted.
+// The syscalls TimeCalls stops whatever their arguments (x86-64 numbers).
 std::vector<long> time_call_numbers(TimeCalls time);
+
+// The syscalls TimeCalls stops only when their timeout pointer (argument `timeout_arg`, from
+// 0) is not NULL: without one they wait for ever, or not at all, on no clock. futex (its
+// timeout is read per operation) is in neither list.
+struct TimeoutCall {
+  long nr;
+  int timeout_arg;
+};
+std::vector<TimeoutCall> timeout_call_numbers(TimeCalls time);
 
 // The x86-64 name of a syscall number ("time"), from libseccomp's tables; "syscall N" if it
 // has none. For log messages.

@@ -37,6 +37,7 @@ constexpr int64_t kNeverSec = INT64_MAX / kNs;
 // Below the 128-byte red zone, 16-byte aligned, room for an itimerspec.
 constexpr uint64_t kScratchBelowSp = 128 + 64;
 constexpr long kEpollPwait2 = 441;
+constexpr long kFutexWaitv = 449;
 constexpr long kErestartsys = 512, kErestartnointr = 513, kErestartnohand = 514,
                kErestartRestartblock = 516;
 
@@ -61,7 +62,8 @@ timeval timeval_of(int64_t ns) {
 
 template <typename T>
 bool read_struct(ProcessMemory& mem, uint64_t addr, T& out) {
-  return addr != 0 && mem.read(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out), sizeof out));
+  return addr != 0 &&
+         mem.read(addr, std::span<uint8_t>(reinterpret_cast<uint8_t*>(&out), sizeof out));
 }
 template <typename T>
 bool write_struct(ProcessMemory& mem, uint64_t addr, const T& in) {
@@ -221,6 +223,40 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
       }
       return wait_with(w, kNoOut, 0, 0, clock);
     }
+    case SYS_mq_timedsend:
+    case SYS_mq_timedreceive:
+    case kFutexWaitv: {
+      // An absolute deadline: the message queue calls' 5th argument (r8), on REALTIME;
+      // futex_waitv's 4th (r10) on the clock in its 5th (r8), REALTIME or MONOTONIC (any
+      // other the kernel refuses).
+      const bool waitv = nr == kFutexWaitv;
+      const int clock = waitv ? static_cast<int>(regs.r8) : CLOCK_REALTIME;
+      decltype(Gpr::r8) Gpr::*arg = waitv ? &Gpr::r10 : &Gpr::r8;
+      timespec ts{};
+      if ((clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || !tf.transforms(clock) ||
+          !read_struct(mem, regs.*arg, ts) || !valid(ts))
+        break;
+      Gpr w = regs;
+      w.*arg = scratch;
+      if (!write_struct(mem, scratch, real_deadline(clock, ts))) break;
+      return wait_with(w, kNoOut, 0, 0, clock);
+    }
+    case SYS_semtimedop:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+    case SYS_recvmmsg: {
+      // A relative timespec: semtimedop's 4th argument (r10), the others' 5th (r8). recvmmsg
+      // writes the time left back when it received something.
+      decltype(Gpr::r8) Gpr::*arg = nr == SYS_semtimedop ? &Gpr::r10 : &Gpr::r8;
+      timespec ts{};
+      if (!tf.scales(CLOCK_MONOTONIC) || !read_struct(mem, regs.*arg, ts) || !valid(ts)) break;
+      Gpr w = regs;
+      w.*arg = scratch;
+      if (!write_struct(mem, scratch, timespec_of(tf.real_duration(CLOCK_MONOTONIC, ns_of(ts)))))
+        break;
+      const bool writes_back = nr == SYS_recvmmsg;
+      return wait_with(w, writes_back ? kTimespec : kNoOut, scratch, regs.*arg, CLOCK_MONOTONIC);
+    }
     case SYS_timerfd_settime:
     case SYS_timer_settime: {
       const auto clock = nr == SYS_timerfd_settime ? timerfd_clock(tgid_of(t), regs.rdi)
@@ -270,7 +306,9 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
     case kEpollPwait2: {
       // A relative timespec: ppoll's 3rd argument (rdx), pselect6's 5th (r8), rt_sigtimedwait's
       // 3rd (rdx), epoll_pwait2's 4th (r10). ppoll and pselect6 write the time left back.
-      decltype(Gpr::rdx) Gpr::*arg = nr == SYS_pselect6 ? &Gpr::r8 : nr == kEpollPwait2 ? &Gpr::r10 : &Gpr::rdx;
+      decltype(Gpr::rdx) Gpr::*arg = nr == SYS_pselect6   ? &Gpr::r8
+                                     : nr == kEpollPwait2 ? &Gpr::r10
+                                                          : &Gpr::rdx;
       timespec ts{};
       if (!tf.scales(CLOCK_MONOTONIC) || !read_struct(mem, regs.*arg, ts) || !valid(ts)) break;
       Gpr w = regs;
@@ -333,7 +371,9 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
       // virtual value. Refused as for a process without CAP_SYS_TIME; reading adjtimex's state
       // (modes 0) and setting only the timezone run as usual.
       timex tx{};
-      const uint64_t tx_addr = nr == SYS_adjtimex ? regs.rdi : nr == SYS_clock_adjtime ? regs.rsi : 0;
+      const uint64_t tx_addr = nr == SYS_adjtimex        ? regs.rdi
+                               : nr == SYS_clock_adjtime ? regs.rsi
+                                                         : 0;
       if (nr == SYS_clock_adjtime && !tf.transforms(static_cast<int>(regs.rdi))) break;
       if (tx_addr != 0 && read_struct(mem, tx_addr, tx) && tx.modes == 0) break;
       if (nr == SYS_settimeofday && regs.rdi == 0) break;
@@ -372,9 +412,11 @@ Resume Engine::on_time_call_exit(Tracee& t) {
   auto back = [&](int64_t real_ns) { return tf.virtual_duration(e.clock, real_ns); };
   switch (e.out_kind) {
     case kTimespec: {
-      // nanosleep's remaining time (only when interrupted); ppoll/pselect6's time left.
+      // nanosleep's remaining time (only when interrupted); ppoll/pselect6's time left (also
+      // when interrupted); recvmmsg's (only when it received a datagram).
       const bool written = e.nr == SYS_nanosleep || e.nr == SYS_clock_nanosleep ? interrupted
-                                                                                 : ret >= 0 || interrupted;
+                           : e.nr == SYS_recvmmsg                               ? ret > 0
+                                                  : ret >= 0 || interrupted;
       timespec ts{};
       if (written && read_struct(mem, e.kernel_out, ts))
         write_struct(mem, e.program_out, timespec_of(back(ns_of(ts))));

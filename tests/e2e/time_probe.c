@@ -12,18 +12,24 @@
 //                 REALTIME and MONOTONIC, timerfd and timer_settime ABSTIME on REALTIME, a
 //                 pthread_cond_timedwait on REALTIME (futex FUTEX_CLOCK_REALTIME); and the
 //                 relative ones scaled by --rate: poll, select, epoll_wait, FUTEX_WAIT,
-//                 setitimer(ITIMER_REAL), alarm (MS a multiple of 1000); each line says the
-//                 virtual time it took
+//                 setitimer(ITIMER_REAL), alarm (MS a multiple of 1000); the message queue
+//                 and futex_waitv deadlines on REALTIME, semtimedop and io_getevents timeouts;
+//                 each line says the virtual time it took (a `skip` line for a call this
+//                 kernel lacks)
 //   fork          `now` here, then in a child that execs this program again
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/ipc.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -35,7 +41,6 @@
 
 // musl has no <linux/futex.h>.
 #define PROBE_FUTEX_WAIT_PRIVATE (0 | 128)
-
 
 static int64_t libc_ns(clockid_t c) {
   struct timespec ts;
@@ -57,24 +62,25 @@ static void now(const char* who) {
   struct timeval stv;
   syscall(SYS_gettimeofday, &stv, NULL);
   const int64_t st = (int64_t)syscall(SYS_time, NULL);
-  emit("now who=%s time=%lld gtod_us=%lld rt=%lld rt_coarse=%lld mono=%lld boot=%lld "
-       "cpu=%lld sys_rt=%lld sys_gtod_us=%lld sys_time=%lld sys_mono=%lld",
-       who, (long long)t, (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)rt,
-       (long long)libc_ns(CLOCK_REALTIME_COARSE), (long long)libc_ns(CLOCK_MONOTONIC),
-       (long long)libc_ns(CLOCK_BOOTTIME), (long long)libc_ns(CLOCK_PROCESS_CPUTIME_ID),
-       (long long)sys_ns(CLOCK_REALTIME), (long long)stv.tv_sec * 1000000 + stv.tv_usec,
-       (long long)st, (long long)sys_ns(CLOCK_MONOTONIC));
+  emit(
+      "now who=%s time=%lld gtod_us=%lld rt=%lld rt_coarse=%lld mono=%lld boot=%lld "
+      "cpu=%lld sys_rt=%lld sys_gtod_us=%lld sys_time=%lld sys_mono=%lld",
+      who, (long long)t, (long long)tv.tv_sec * 1000000 + tv.tv_usec, (long long)rt,
+      (long long)libc_ns(CLOCK_REALTIME_COARSE), (long long)libc_ns(CLOCK_MONOTONIC),
+      (long long)libc_ns(CLOCK_BOOTTIME), (long long)libc_ns(CLOCK_PROCESS_CPUTIME_ID),
+      (long long)sys_ns(CLOCK_REALTIME), (long long)stv.tv_sec * 1000000 + stv.tv_usec,
+      (long long)st, (long long)sys_ns(CLOCK_MONOTONIC));
 }
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
 
 // One wait: how long it took on the virtual MONOTONIC clock, and what it returned.
-#define WAIT(name, expr)                                                               \
-  do {                                                                                 \
-    const int64_t before = libc_ns(CLOCK_MONOTONIC);                                   \
-    const long ret = (long)(expr);                                                     \
-    const int64_t after = libc_ns(CLOCK_MONOTONIC);                                    \
+#define WAIT(name, expr)                                                                      \
+  do {                                                                                        \
+    const int64_t before = libc_ns(CLOCK_MONOTONIC);                                          \
+    const long ret = (long)(expr);                                                            \
+    const int64_t after = libc_ns(CLOCK_MONOTONIC);                                           \
     emit("wait name=%s ms=%lld ret=%ld", name, (long long)((after - before) / 1000000), ret); \
   } while (0)
 
@@ -86,9 +92,8 @@ static struct timespec abs_after(clockid_t c, int ms) {
 
 static void waits(int ms) {
   struct timespec ts;
-  WAIT("clock_nanosleep_abs_realtime",
-       (ts = abs_after(CLOCK_REALTIME, ms),
-        clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL)));
+  WAIT("clock_nanosleep_abs_realtime", (ts = abs_after(CLOCK_REALTIME, ms),
+                                        clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts, NULL)));
   WAIT("clock_nanosleep_abs_monotonic",
        (ts = abs_after(CLOCK_MONOTONIC, ms),
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL)));
@@ -112,9 +117,9 @@ static void waits(int ms) {
   timer_t timer;
   timer_create(CLOCK_REALTIME, &sev, &timer);
   int sig = 0;
-  WAIT("timer_abs_realtime", (its.it_value = abs_after(CLOCK_REALTIME, ms),
-                              timer_settime(timer, TIMER_ABSTIME, &its, NULL),
-                              sigwait(&set, &sig), sig));
+  WAIT("timer_abs_realtime",
+       (its.it_value = abs_after(CLOCK_REALTIME, ms),
+        timer_settime(timer, TIMER_ABSTIME, &its, NULL), sigwait(&set, &sig), sig));
   timer_delete(timer);
 
   pthread_mutex_lock(&lock);
@@ -140,7 +145,53 @@ static void waits(int ms) {
   sigprocmask(SIG_BLOCK, &alrm, NULL);
   struct itimerval itv = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
   WAIT("setitimer", (setitimer(ITIMER_REAL, &itv, NULL), sigwait(&alrm, &sig), sig));
-  if (ms >= 1000 && ms % 1000 == 0) WAIT("alarm", (alarm((unsigned)(ms / 1000)), sigwait(&alrm, &sig), sig));
+  if (ms >= 1000 && ms % 1000 == 0)
+    WAIT("alarm", (alarm((unsigned)(ms / 1000)), sigwait(&alrm, &sig), sig));
+
+  // POSIX message queues: an absolute REALTIME deadline on an empty queue.
+  struct mq_attr attr = {0};
+  attr.mq_maxmsg = 1;
+  attr.mq_msgsize = 8;
+  char qname[64];
+  snprintf(qname, sizeof qname, "/vdsorun_time_probe_%d", (int)getpid());
+  const mqd_t q = mq_open(qname, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+  if (q == (mqd_t)-1) {
+    emit("skip name=mq_timedreceive_abs_realtime errno=%d", errno);
+  } else {
+    mq_unlink(qname);
+    char msg[8];
+    WAIT("mq_timedreceive_abs_realtime",
+         (ts = abs_after(CLOCK_REALTIME, ms), mq_timedreceive(q, msg, sizeof msg, NULL, &ts)));
+    mq_close(q);
+  }
+
+  // futex_waitv (Linux 5.16) on a REALTIME deadline.
+  struct {
+    uint64_t val, uaddr;
+    uint32_t flags, reserved;
+  } waiter = {0, (uintptr_t)&word, 0x02 /* FUTEX2_SIZE_U32 */ | 128 /* FUTEX2_PRIVATE */, 0};
+  if (syscall(449 /* futex_waitv */, NULL, 0, 0, NULL, 0) == -1 && errno == ENOSYS) {
+    emit("skip name=futex_waitv_abs_realtime errno=%d", errno);
+  } else {
+    WAIT("futex_waitv_abs_realtime", (ts = abs_after(CLOCK_REALTIME, ms),
+                                      syscall(449, &waiter, 1, 0, &ts, (long)CLOCK_REALTIME)));
+  }
+
+  // A System V semaphore at zero: semtimedop(-1) waits its relative timeout.
+  const int sem = semget(IPC_PRIVATE, 1, 0600);
+  struct sembuf down = {0, -1, 0};
+  WAIT("semtimedop", semtimedop(sem, &down, 1, &rel));
+  semctl(sem, 0, IPC_RMID);
+
+  // Kernel AIO: io_getevents on a context with nothing submitted.
+  unsigned long aio = 0;
+  if (syscall(SYS_io_setup, 1, &aio) != 0) {
+    emit("skip name=io_getevents errno=%d", errno);
+  } else {
+    uint64_t events[4];
+    WAIT("io_getevents", syscall(SYS_io_getevents, aio, 1L, 1L, events, &rel));
+    syscall(SYS_io_destroy, aio);
+  }
 }
 
 int main(int argc, char** argv) {

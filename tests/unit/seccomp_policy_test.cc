@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstddef>
@@ -199,8 +200,9 @@ TEST(SeccompPolicy, FilterInstallsAreTracedWhereverTheyComeFrom) {
     EXPECT_EQ(run_bpf(p, data(SYS_seccomp, ip)), install) << hex(ip);
     EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_SET_SECCOMP)), install);
     // prctl's option is an int: a garbage upper half is still PR_SET_SECCOMP.
-    EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, 0xdead00000000ULL | PR_SET_SECCOMP)),
-              install);
+    EXPECT_EQ(
+        run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, 0xdead00000000ULL | PR_SET_SECCOMP)),
+        install);
     EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_SET_NO_NEW_PRIVS)), kAllow);
     EXPECT_EQ(run_bpf(p, data(SYS_prctl, ip, AUDIT_ARCH_X86_64, PR_GET_SECCOMP)), kAllow);
   }
@@ -385,7 +387,8 @@ TEST(SeccompPolicy, FilterInstallsStopInTheKernelToo) {
   // prctl(PR_SET_SECCOMP) are traced, other prctl options run.
   const int status = in_filtered_child([] {
     errno = 0;
-    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, nullptr) != -1 || errno != ENOSYS) return 1;
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_STRICT, 0, nullptr) != -1 || errno != ENOSYS)
+      return 1;
     errno = 0;
     if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_STRICT) != -1 || errno != ENOSYS) return 2;
     if (prctl(PR_GET_SECCOMP) != 2) return 3;  // filter mode: ours
@@ -419,11 +422,10 @@ namespace {
 constexpr uint32_t kTraceTime = SECCOMP_RET_TRACE | kTraceDataTimeCall;
 constexpr uint64_t kText = 0x401000;
 // What --rate makes of the clock ids (every wall and monotonic clock), and what --time does.
-constexpr uint32_t kAllClocks = (1u << CLOCK_REALTIME) | (1u << CLOCK_MONOTONIC) |
-                                (1u << CLOCK_MONOTONIC_RAW) | (1u << CLOCK_REALTIME_COARSE) |
-                                (1u << CLOCK_MONOTONIC_COARSE) | (1u << CLOCK_BOOTTIME) |
-                                (1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_BOOTTIME_ALARM) |
-                                (1u << CLOCK_TAI);
+constexpr uint32_t kAllClocks =
+    (1u << CLOCK_REALTIME) | (1u << CLOCK_MONOTONIC) | (1u << CLOCK_MONOTONIC_RAW) |
+    (1u << CLOCK_REALTIME_COARSE) | (1u << CLOCK_MONOTONIC_COARSE) | (1u << CLOCK_BOOTTIME) |
+    (1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_BOOTTIME_ALARM) | (1u << CLOCK_TAI);
 constexpr uint32_t kRealtimeClocks = (1u << CLOCK_REALTIME) | (1u << CLOCK_REALTIME_COARSE) |
                                      (1u << CLOCK_REALTIME_ALARM) | (1u << CLOCK_TAI);
 
@@ -490,7 +492,8 @@ TEST(SeccompPolicyTime, ScaledAlsoStopsRelativeTimeouts) {
 }
 
 TEST(SeccompPolicyTime, OnlyTransformedClocksStop) {
-  const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kAbsolute, kRealtimeClocks);
+  const BpfProgram p =
+      vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kAbsolute, kRealtimeClocks);
   auto clock_call = [&](long nr, uint64_t clock) {
     return run_bpf(p, data(static_cast<int>(nr), kText, AUDIT_ARCH_X86_64, clock));
   };
@@ -510,6 +513,48 @@ TEST(SeccompPolicyTime, OnlyTransformedClocksStop) {
   EXPECT_EQ(run_bpf(p, futex_data(FUTEX_LOCK_PI_PRIVATE, 0x7100)), kTraceTime);
   EXPECT_EQ(run_bpf(p, futex_data(13 | FUTEX_PRIVATE_FLAG, 0x7100)), kAllow);  // LOCK_PI2
   EXPECT_EQ(run_bpf(p, futex_data(13 | FUTEX_CLOCK_REALTIME, 0x7100)), kTraceTime);
+}
+
+// The calls that wait only when given a timeout stop only then: a NULL pointer (mq_receive,
+// semop, an untimed io_getevents) runs, a pointer in either half of the register stops.
+TEST(SeccompPolicyTime, TimeoutCallsStopOnlyWithATimeout) {
+  const BpfProgram absolute =
+      vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kAbsolute, kAllClocks);
+  const BpfProgram scaled = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled, kAllClocks);
+  auto with_timeout = [](const TimeoutCall& c, uint64_t pointer) {
+    seccomp_data d = data(static_cast<int>(c.nr), kText);
+    d.args[c.timeout_arg] = pointer;
+    return d;
+  };
+  const std::vector<TimeoutCall> deadlines = timeout_call_numbers(TimeCalls::kAbsolute);
+  const std::vector<TimeoutCall> all = timeout_call_numbers(TimeCalls::kScaled);
+  EXPECT_EQ(deadlines.size(), 3u);
+  EXPECT_EQ(all.size(), 7u);
+  EXPECT_TRUE(timeout_call_numbers(TimeCalls::kNone).empty());
+  for (const TimeoutCall& c : all) {
+    const bool deadline = std::any_of(deadlines.begin(), deadlines.end(),
+                                      [&](const TimeoutCall& d) { return d.nr == c.nr; });
+    for (uint64_t pointer : {uint64_t{0x7ffc1000}, uint64_t{0x7ffc00000000}, ~uint64_t{0}}) {
+      EXPECT_EQ(run_bpf(scaled, with_timeout(c, pointer)), kTraceTime) << syscall_name(c.nr);
+      EXPECT_EQ(run_bpf(absolute, with_timeout(c, pointer)), deadline ? kTraceTime : kAllow)
+          << syscall_name(c.nr);
+    }
+    EXPECT_EQ(run_bpf(scaled, with_timeout(c, 0)), kAllow) << syscall_name(c.nr);
+    EXPECT_EQ(run_bpf(absolute, with_timeout(c, 0)), kAllow) << syscall_name(c.nr);
+    // Another argument set does not count.
+    seccomp_data other = with_timeout(c, 0);
+    other.args[c.timeout_arg == 3 ? 4 : 3] = 0x7100;
+    EXPECT_EQ(run_bpf(scaled, other), kAllow) << syscall_name(c.nr);
+  }
+  for (long nr :
+       std::initializer_list<long>{SYS_mq_timedsend, SYS_mq_timedreceive, SYS_semtimedop,
+                                   SYS_io_getevents, SYS_io_pgetevents, SYS_recvmmsg, 449L})
+    EXPECT_TRUE(std::any_of(all.begin(), all.end(), [&](const TimeoutCall& c) {
+      return c.nr == nr;
+    })) << syscall_name(nr);
+  const BpfProgram none = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kNone);
+  for (const TimeoutCall& c : all)
+    EXPECT_EQ(run_bpf(none, with_timeout(c, 0x7100)), kAllow) << syscall_name(c.nr);
 }
 
 TEST(SeccompPolicyTime, KernelAcceptsTheFilterAndStopsAClockRead) {
