@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdlib>
 #include <map>
@@ -152,19 +153,37 @@ void append_time_section(BpfProgram& p, TimeCalls time_calls, uint32_t clocks) {
   constexpr uint32_t kArg3LowOffset = kArg0LowOffset + 24;
   const bool monotonic = (clocks >> CLOCK_MONOTONIC) & 1;
   Assembler a(p);
+  // Every syscall of the tree runs through here: a binary search on the number (a few JGEs,
+  // then at most kLeaf JEQs) rather than a compare per time call.
+  std::vector<std::pair<uint32_t, int>> targets;  // number, label
   for (long nr : time_call_numbers(time_calls)) {
     const bool by_clock =
         nr == SYS_clock_gettime || nr == SYS_clock_nanosleep || nr == SYS_clock_settime;
-    a.jump(kJeq, static_cast<uint32_t>(nr), by_clock ? kClockArg : kTrace, -1);
+    targets.emplace_back(static_cast<uint32_t>(nr), by_clock ? kClockArg : kTrace);
   }
-  const std::vector<TimeoutCall> timeout_calls = timeout_call_numbers(time_calls);
   bool timeout_arg_used[6] = {};
-  for (const TimeoutCall& c : timeout_calls) {
-    a.jump(kJeq, static_cast<uint32_t>(c.nr), kTimeoutArg0 + 6 + c.timeout_arg, -1);
+  for (const TimeoutCall& c : timeout_call_numbers(time_calls)) {
+    targets.emplace_back(static_cast<uint32_t>(c.nr), kTimeoutArg0 + 6 + c.timeout_arg);
     timeout_arg_used[c.timeout_arg] = true;
   }
-  a.jump(kJeq, SYS_futex, kFutex, -1);
-  a.stmt(ret(SECCOMP_RET_ALLOW));
+  targets.emplace_back(SYS_futex, kFutex);
+  std::sort(targets.begin(), targets.end());
+  constexpr size_t kLeaf = 4;
+  int next_label = kTimeoutArg0 + 12;
+  auto dispatch = [&](auto& self, size_t lo, size_t hi) -> void {
+    if (hi - lo <= kLeaf) {
+      for (size_t i = lo; i < hi; ++i) a.jump(kJeq, targets[i].first, targets[i].second, -1);
+      a.stmt(ret(SECCOMP_RET_ALLOW));
+      return;
+    }
+    const size_t mid = lo + (hi - lo) / 2;
+    const int upper = next_label++;
+    a.jump(BPF_JMP | BPF_JGE | BPF_K, targets[mid].first, upper, -1);
+    self(self, lo, mid);
+    a.label(upper);
+    self(self, mid, hi);
+  };
+  dispatch(dispatch, 0, targets.size());
   // A pointer argument: TRACE unless both halves are zero.
   for (int arg = 0; arg < 6; ++arg) {
     if (!timeout_arg_used[arg]) continue;

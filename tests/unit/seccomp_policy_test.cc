@@ -557,6 +557,30 @@ TEST(SeccompPolicyTime, TimeoutCallsStopOnlyWithATimeout) {
     EXPECT_EQ(run_bpf(none, with_timeout(c, 0x7100)), kAllow) << syscall_name(c.nr);
 }
 
+// The number search (a binary tree of compares) finds exactly the listed calls: every
+// number from 0 to 511, with a timeout pointer and clock 0 (REALTIME) in every argument, stops
+// if and only if it is listed (futex: a timed FUTEX_WAIT_BITSET, op in argument 1 set apart).
+TEST(SeccompPolicyTime, NumberSearchFindsExactlyTheListedCalls) {
+  for (TimeCalls calls : {TimeCalls::kAbsolute, TimeCalls::kScaled}) {
+    const BpfProgram p = vsyscall_filter(VsyscallAction::kTrace, calls, kAllClocks);
+    std::vector<long> listed = time_call_numbers(calls);
+    for (const TimeoutCall& c : timeout_call_numbers(calls)) listed.push_back(c.nr);
+    listed.push_back(SYS_futex);
+    for (int nr = 0; nr < 512; ++nr) {
+      if (nr == SYS_getpid || nr == SYS_getcpu || nr == SYS_seccomp || nr == SYS_prctl ||
+          nr == SYS_clone)
+        continue;  // their own rules, tested above
+      seccomp_data d = data(nr, kText);
+      for (auto& arg : d.args) arg = 0x7100;
+      d.args[0] = CLOCK_REALTIME;
+      if (nr == SYS_futex) d.args[1] = FUTEX_WAIT_BITSET_PRIVATE;
+      const bool is_listed = std::find(listed.begin(), listed.end(), nr) != listed.end();
+      EXPECT_EQ(run_bpf(p, d), is_listed ? kTraceTime : kAllow)
+          << syscall_name(nr) << (calls == TimeCalls::kScaled ? " scaled" : " absolute");
+    }
+  }
+}
+
 TEST(SeccompPolicyTime, KernelAcceptsTheFilterAndStopsAClockRead) {
   // No tracer: a TRACE result fails the call with ENOSYS, an ALLOW runs it.
   const BpfProgram scaled = vsyscall_filter(VsyscallAction::kTrace, TimeCalls::kScaled, kAllClocks);
