@@ -241,22 +241,6 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
       if (!write_struct(mem, scratch, real_deadline(clock, ts))) break;
       return wait_with(w, kNoOut, 0, 0, clock);
     }
-    case SYS_semtimedop:
-    case SYS_io_getevents:
-    case SYS_io_pgetevents:
-    case SYS_recvmmsg: {
-      // A relative timespec: semtimedop's 4th argument (r10), the others' 5th (r8). recvmmsg
-      // writes the time left back when it received something.
-      decltype(Gpr::r8) Gpr::*arg = nr == SYS_semtimedop ? &Gpr::r10 : &Gpr::r8;
-      timespec ts{};
-      if (!tf.scales(CLOCK_MONOTONIC) || !read_struct(mem, regs.*arg, ts) || !valid(ts)) break;
-      Gpr w = regs;
-      w.*arg = scratch;
-      if (!write_struct(mem, scratch, timespec_of(tf.real_duration(CLOCK_MONOTONIC, ns_of(ts)))))
-        break;
-      const bool writes_back = nr == SYS_recvmmsg;
-      return wait_with(w, writes_back ? kTimespec : kNoOut, scratch, regs.*arg, CLOCK_MONOTONIC);
-    }
     case SYS_timerfd_settime:
     case SYS_timer_settime: {
       const auto clock = nr == SYS_timerfd_settime ? timerfd_clock(tgid_of(t), regs.rdi)
@@ -303,19 +287,24 @@ Resume Engine::on_time_call(Tracee& t, const Gpr& regs) {
     case SYS_ppoll:
     case SYS_pselect6:
     case SYS_rt_sigtimedwait:
-    case kEpollPwait2: {
-      // A relative timespec: ppoll's 3rd argument (rdx), pselect6's 5th (r8), rt_sigtimedwait's
-      // 3rd (rdx), epoll_pwait2's 4th (r10). ppoll and pselect6 write the time left back.
-      decltype(Gpr::rdx) Gpr::*arg = nr == SYS_pselect6   ? &Gpr::r8
-                                     : nr == kEpollPwait2 ? &Gpr::r10
-                                                          : &Gpr::rdx;
+    case kEpollPwait2:
+    case SYS_semtimedop:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+    case SYS_recvmmsg: {
+      // A relative timespec: ppoll's and rt_sigtimedwait's 3rd argument (rdx), epoll_pwait2's
+      // and semtimedop's 4th (r10), the others' 5th (r8). ppoll, pselect6 and recvmmsg write
+      // the time left back.
+      decltype(Gpr::rdx) Gpr::*arg = nr == SYS_ppoll || nr == SYS_rt_sigtimedwait ? &Gpr::rdx
+                                     : nr == kEpollPwait2 || nr == SYS_semtimedop ? &Gpr::r10
+                                                                                  : &Gpr::r8;
       timespec ts{};
       if (!tf.scales(CLOCK_MONOTONIC) || !read_struct(mem, regs.*arg, ts) || !valid(ts)) break;
       Gpr w = regs;
       w.*arg = scratch;
       if (!write_struct(mem, scratch, timespec_of(tf.real_duration(CLOCK_MONOTONIC, ns_of(ts)))))
         break;
-      const bool writes_back = nr == SYS_ppoll || nr == SYS_pselect6;
+      const bool writes_back = nr == SYS_ppoll || nr == SYS_pselect6 || nr == SYS_recvmmsg;
       return wait_with(w, writes_back ? kTimespec : kNoOut, scratch, regs.*arg, CLOCK_MONOTONIC);
     }
     case SYS_select: {
